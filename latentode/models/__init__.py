@@ -1,0 +1,7 @@
+"""Models: the Latent ODE VAE and the baselines."""
+
+from .baselines import GRUDelta, ODERNN, RecurrentModel, rnn_vae
+from .latent_ode import LatentODEModel
+from .timescale import TimeScaled
+
+__all__ = ["LatentODEModel", "RecurrentModel", "ODERNN", "GRUDelta", "rnn_vae", "TimeScaled"]

@@ -1,0 +1,22 @@
+"""Tensor-level building blocks: solver layer, vector fields, encoders, decoders, likelihoods."""
+
+from .bounds import KLSchedule, elbo, iwae, mc_elbo
+from .decoders import GRUDecoder, ODEDecoder, Readout
+from .encoders import ODERNNEncoder, RNNEncoder
+from .likelihoods import (
+    GaussianLikelihood,
+    bernoulli_log_likelihood,
+    categorical_log_likelihood,
+    gaussian_kl,
+    gaussian_log_likelihood,
+    normal_log_prob,
+)
+from .odefunc import ODEFunc
+from .solve import SolverConfig, evolve, hermite_interpolate, solve_at_times
+
+__all__ = [
+    "KLSchedule", "elbo", "iwae", "mc_elbo", "GRUDecoder", "ODEDecoder", "Readout",
+    "ODERNNEncoder", "RNNEncoder", "GaussianLikelihood", "bernoulli_log_likelihood",
+    "categorical_log_likelihood", "gaussian_kl", "gaussian_log_likelihood", "normal_log_prob",
+    "ODEFunc", "SolverConfig", "evolve", "hermite_interpolate", "solve_at_times",
+]

@@ -1,0 +1,166 @@
+"""Encoders giving q(z0) = N(mean, std^2) from a series' observed points.
+
+Both encoders read only the points where ``obs_mask`` has at least one 1. They
+gather those points per series (compacted, latest first) and advance the whole
+batch in lockstep over that reversed observation index, each series with its own
+time gaps, so their cost grows with the most observations in a series, never with
+the union of the batch's times.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .mlp import init_weights, mlp
+from .odefunc import ODEFunc
+from .solve import evolve
+
+__all__ = ["ODERNNEncoder", "RNNEncoder", "reversed_observations"]
+
+
+def reversed_observations(
+    times: torch.Tensor, values: torch.Tensor, obs_mask: torch.Tensor, *, reverse: bool = True
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Gather each series' observed points, latest first (or earliest first).
+
+    Args:
+        times: ``(B, N)`` sorted per row.
+        values, obs_mask: ``(B, N, D)``.
+        reverse: latest first if True.
+
+    Returns:
+        ``t (B, M)``, ``x (B, M, D)``, ``m (B, M, D)``, ``valid (B, M)``, ``counts (B,)``
+        where ``M`` is the largest number of observed points of a series (>= 1).
+        Invalid slots repeat the last valid time and have zero values and masks.
+    """
+    b, n = times.shape
+    observed = obs_mask.amax(dim=-1) > 0
+    counts = observed.sum(1)
+    ar = torch.arange(n, device=times.device)
+    key = torch.where(observed, -ar if reverse else ar, 2 * n + ar)
+    order = torch.argsort(key, dim=1)
+    m = max(int(counts.max()) if b else 0, 1)
+    order = order[:, :m]
+    valid = torch.arange(m, device=times.device)[None, :] < counts[:, None]
+    t = times.gather(1, order)
+    last = t.gather(1, (counts - 1).clamp_min(0)[:, None])
+    t = torch.where(valid, t, last)
+    idx = order[..., None].expand(-1, -1, values.shape[-1])
+    vf = valid[..., None].to(values.dtype)
+    mk = obs_mask.gather(1, idx) * vf
+    x = values.gather(1, idx) * mk
+    return t, x, mk, valid, counts
+
+
+class _Head(nn.Module):
+    """Linear-Tanh-Linear from the encoder state to (mean, std) of q(z0)."""
+
+    def __init__(self, hidden: int, latent_dim: int, units: int = 100) -> None:
+        super().__init__()
+        self.net = mlp(hidden, 2 * latent_dim, units, 1, "tanh")
+        init_weights(self.net)
+
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, raw = self.net(h).chunk(2, dim=-1)
+        return mean, nn.functional.softplus(raw) + 1e-4
+
+
+class ODERNNEncoder(nn.Module):
+    """ODE-RNN run backwards, from a series' last observation to its first, then to ``t0``.
+
+    Between consecutive observations the hidden state evolves under a neural ODE
+    over that series' own gap (backwards in time); at each observation a GRU
+    update on ``[values * mask, mask]``.
+
+    Args:
+        input_dim: ``D``.
+        latent_dim: size of z0.
+        hidden_dim: encoder state size.
+        units, depth: the encoder ODE function's MLP.
+        method: torchdiffeq method between observations (``rk4`` default).
+        max_step: largest step of a fixed-step method, in rescaled time.
+        reverse: run latest-to-earliest (the model). ``False`` runs forwards, for
+            ablations only.
+
+    ``forward(times (B, N), values (B, N, D), obs_mask (B, N, D), t0 (B,))``
+    returns ``mean, std``, each ``(B, latent_dim)``.
+    """
+
+    def __init__(
+        self,
+        input_dim: int,
+        latent_dim: int,
+        hidden_dim: int = 20,
+        units: int = 100,
+        depth: int = 1,
+        *,
+        method: str = "rk4",
+        max_step: float = 0.05,
+        reverse: bool = True,
+    ) -> None:
+        super().__init__()
+        self.input_dim, self.latent_dim, self.hidden_dim = input_dim, latent_dim, hidden_dim
+        self.func = ODEFunc(hidden_dim, units, depth, "tanh")
+        self.gru = nn.GRUCell(2 * input_dim, hidden_dim)
+        self.head = _Head(hidden_dim, latent_dim, units)
+        self.method, self.max_step, self.reverse = method, max_step, reverse
+
+    def _evolve(self, h: torch.Tensor, t_from: torch.Tensor, dt: torch.Tensor) -> torch.Tensor:
+        return evolve(self.func, h, t_from, dt, method=self.method, max_step=self.max_step)
+
+    def forward(
+        self, times: torch.Tensor, values: torch.Tensor, obs_mask: torch.Tensor, t0: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        t, x, m, valid, counts = reversed_observations(
+            times, values, obs_mask, reverse=self.reverse
+        )
+        b = times.shape[0]
+        h = values.new_zeros(b, self.hidden_dim)
+        for j in range(t.shape[1]):
+            if j > 0:
+                dt = torch.where(valid[:, j], t[:, j] - t[:, j - 1], torch.zeros_like(t[:, j]))
+                h = self._evolve(h, t[:, j - 1], dt)
+            upd = self.gru(torch.cat([x[:, j], m[:, j]], dim=-1), h)
+            h = torch.where(valid[:, j, None], upd, h)
+        if self.reverse:
+            t_last = t.gather(1, (counts - 1).clamp_min(0)[:, None]).squeeze(1)
+            dt = torch.where(counts > 0, t0 - t_last, torch.zeros_like(t0))
+            h = self._evolve(h, t_last, dt)
+        return self.head(h)
+
+
+class RNNEncoder(nn.Module):
+    """GRU over the reversed observations with the time gap as an extra input.
+
+    Input at each observation: ``[values * mask, mask, gap]`` where ``gap`` is the
+    time to the previously processed (later) observation; the final state also
+    sees the gap from the first observation to ``t0``.
+    Same call signature and output as :class:`ODERNNEncoder`.
+    """
+
+    def __init__(
+        self, input_dim: int, latent_dim: int, hidden_dim: int = 20, units: int = 100,
+        depth: int = 1, *, reverse: bool = True,
+    ) -> None:
+        super().__init__()
+        self.input_dim, self.latent_dim, self.hidden_dim = input_dim, latent_dim, hidden_dim
+        self.gru = nn.GRUCell(2 * input_dim + 1, hidden_dim)
+        self.head = _Head(hidden_dim + 1, latent_dim, units)
+        self.reverse = reverse
+
+    def forward(
+        self, times: torch.Tensor, values: torch.Tensor, obs_mask: torch.Tensor, t0: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        t, x, m, valid, counts = reversed_observations(
+            times, values, obs_mask, reverse=self.reverse
+        )
+        b = times.shape[0]
+        h = values.new_zeros(b, self.hidden_dim)
+        for j in range(t.shape[1]):
+            gap = (t[:, j] - t[:, j - 1]).abs() if j > 0 else torch.zeros_like(t[:, 0])
+            upd = self.gru(torch.cat([x[:, j], m[:, j], gap[:, None]], dim=-1), h)
+            h = torch.where(valid[:, j, None], upd, h)
+        t_last = t.gather(1, (counts - 1).clamp_min(0)[:, None]).squeeze(1)
+        last_gap = torch.where(counts > 0, (t_last - t0).abs(), torch.zeros_like(t0))
+        return self.head(torch.cat([h, last_gap[:, None]], dim=-1))

@@ -1,0 +1,246 @@
+"""Per-sample ODE solving on top of torchdiffeq.
+
+Two operations, both free of any union-of-times grid:
+
+* :func:`solve_at_times` evaluates a batch of trajectories, each started at its
+  own ``t0`` and read at its own ``times (B, N)``. It solves once, with any
+  torchdiffeq method, onto a shared grid of *relative* times ``tau = t - t0``
+  spaced ``grid_step`` apart, then evaluates every series at its own times by
+  cubic Hermite interpolation from the states and derivatives at the grid nodes.
+  The grid depends only on ``grid_step`` and the batch's longest span, so a
+  series reads the same nodes whatever else is in its batch; the cost grows with
+  the span, not with ``B x N``. Measured against the alternatives in
+  ``benchmarks/batching.py`` (see ``benchmarks/README.md``).
+* :func:`evolve` moves every row of a state by its own signed duration ``dt (B,)``
+  by per-sample time rescaling: ``s in [0, 1]``, ``t = t_start + s dt``,
+  ``dh/ds = dt f(t, h)``. Rows with ``dt = 0`` are left exactly unchanged. The
+  ODE-RNN encoders use it between consecutive observations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+from torchdiffeq import odeint, odeint_adjoint
+
+__all__ = [
+    "SolverConfig",
+    "FIXED_STEP_METHODS",
+    "solve_at_times",
+    "solve_grid",
+    "hermite_interpolate",
+    "evolve",
+]
+
+FIXED_STEP_METHODS = ("euler", "midpoint", "heun3", "rk4", "explicit_adams", "implicit_adams")
+ADAPTIVE_METHODS = (
+    "dopri8",
+    "dopri5",
+    "bosh3",
+    "fehlberg2",
+    "adaptive_heun",
+    "scipy_solver",
+)
+
+
+@dataclass
+class SolverConfig:
+    """How trajectories are solved.
+
+    Args:
+        method: any torchdiffeq method (``dopri5`` default; ``rk4``, ``euler``, ...).
+        rtol, atol: tolerances of adaptive methods.
+        grid_step: spacing of the shared output grid in rescaled time units; the
+            step of fixed-step methods. Interpolation error is O(grid_step^4).
+        adjoint: use ``odeint_adjoint`` (O(1) memory in the number of steps,
+            a slower backward).
+        options: extra torchdiffeq options (e.g. ``{"step_size": 0.01}``).
+    """
+
+    method: str = "dopri5"
+    rtol: float = 1e-3
+    atol: float = 1e-4
+    grid_step: float = 0.02
+    adjoint: bool = False
+    options: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.method not in FIXED_STEP_METHODS + ADAPTIVE_METHODS:
+            raise ValueError(
+                f"solver method {self.method!r} unknown; choose one of "
+                f"{FIXED_STEP_METHODS + ADAPTIVE_METHODS}."
+            )
+        if not (self.grid_step > 0 and math.isfinite(self.grid_step)):
+            raise ValueError(f"grid_step must be a positive number, got {self.grid_step}.")
+        if self.rtol <= 0 or self.atol <= 0:
+            raise ValueError("rtol and atol must be positive.")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _Shifted(nn.Module):
+    """dz/dtau = f(t0 + tau, z): per-sample time origin for a shared relative grid."""
+
+    def __init__(self, func: nn.Module, t0: torch.Tensor) -> None:
+        super().__init__()
+        self.func = func
+        self.t0 = t0
+
+    def forward(self, tau: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return self.func(self.t0 + tau, z)
+
+
+def _odeint(
+    func: nn.Module, z0: torch.Tensor, t: torch.Tensor, config: SolverConfig
+) -> torch.Tensor:
+    kwargs = dict(method=config.method, rtol=config.rtol, atol=config.atol)
+    if config.options:
+        kwargs["options"] = dict(config.options)
+    if config.adjoint:
+        params = tuple(p for p in func.parameters() if p.requires_grad)
+        return odeint_adjoint(func, z0, t, adjoint_params=params, **kwargs)
+    return odeint(func, z0, t, **kwargs)
+
+
+def solve_grid(
+    func: nn.Module,
+    z0: torch.Tensor,
+    t0: torch.Tensor,
+    tau_max: float,
+    config: SolverConfig,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Solve from each row's ``t0`` onto the shared relative grid.
+
+    Args:
+        func: vector field ``f(t, z)`` with per-sample ``t (B,)``.
+        z0: ``(B, L)`` initial states at ``t0``.
+        t0: ``(B,)`` per-sample start times.
+        tau_max: the longest relative time needed.
+
+    Returns:
+        ``grid (M,)`` relative times ``0, h, 2h, ...``, ``z (M, B, L)`` and
+        ``dz (M, B, L)`` (the field at the nodes, one batched evaluation).
+    """
+    h = config.grid_step
+    m = max(1, math.ceil(tau_max / h - 1e-9))
+    grid = torch.arange(m + 1, dtype=z0.dtype, device=z0.device) * h
+    shifted = _Shifted(func, t0)
+    zs = _odeint(shifted, z0, grid, config)
+    mm, b, d = zs.shape
+    times = (t0[None, :] + grid[:, None]).reshape(-1)
+    dz = func(times, zs.reshape(mm * b, d)).reshape(mm, b, d)
+    return grid, zs, dz
+
+
+def hermite_interpolate(
+    zs: torch.Tensor, dzs: torch.Tensor, step: float, tau: torch.Tensor
+) -> torch.Tensor:
+    """Cubic Hermite interpolation on a uniform grid.
+
+    Args:
+        zs, dzs: ``(M, B, L)`` states and derivatives at nodes ``0, step, ...``.
+        step: node spacing.
+        tau: ``(B, N)`` query times (relative), within ``[0, (M - 1) step]``.
+
+    Returns:
+        ``(B, N, L)``.
+    """
+    m = zs.shape[0]
+    b = tau.shape[0]
+    pos = tau / step
+    idx = pos.detach().floor().long().clamp(0, m - 2)
+    u = (pos - idx.to(pos.dtype)).unsqueeze(-1)
+    rows = torch.arange(b, device=tau.device)[:, None]
+    z_a, z_b = zs[idx, rows], zs[idx + 1, rows]
+    d_a, d_b = dzs[idx, rows] * step, dzs[idx + 1, rows] * step
+    u2 = u * u
+    u3 = u2 * u
+    return (
+        (2 * u3 - 3 * u2 + 1) * z_a
+        + (u3 - 2 * u2 + u) * d_a
+        + (-2 * u3 + 3 * u2) * z_b
+        + (u3 - u2) * d_b
+    )
+
+
+def solve_at_times(
+    func: nn.Module,
+    z0: torch.Tensor,
+    t0: torch.Tensor,
+    times: torch.Tensor,
+    config: SolverConfig | None = None,
+) -> torch.Tensor:
+    """Evaluate trajectories at per-sample times.
+
+    Args:
+        func: vector field ``f(t, z)`` taking per-sample ``t (B,)`` and ``z (B, L)``.
+        z0: ``(B, L)`` or ``(S, B, L)`` (S samples per series) states at ``t0``.
+        t0: ``(B,)`` start time of each series.
+        times: ``(B, N)`` query times of each series, each ``>= t0``.
+
+    Returns:
+        ``(B, N, L)``, or ``(S, B, N, L)`` for stacked samples.
+    """
+    config = config or SolverConfig()
+    stacked = z0.dim() == 3
+    s = z0.shape[0] if stacked else 1
+    b = t0.shape[0]
+    tau = times - t0[:, None]
+    if tau.numel() and float(tau.min()) < -1e-6 * max(1.0, float(tau.abs().max())):
+        raise ValueError("solve_at_times: every query time must be >= its series' t0.")
+    tau = tau.clamp_min(0)
+    flat = z0.reshape(s * b, z0.shape[-1])
+    t0_rep = t0.repeat(s)
+    tau_max = float(tau.max()) if tau.numel() else 0.0
+    _, zs, dzs = solve_grid(func, flat, t0_rep, tau_max, config)
+    out = hermite_interpolate(zs, dzs, config.grid_step, tau.repeat(s, 1))
+    if stacked:
+        return out.reshape(s, b, *out.shape[1:])
+    return out
+
+
+def evolve(
+    func: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    h: torch.Tensor,
+    t_start: torch.Tensor,
+    dt: torch.Tensor,
+    *,
+    method: str = "rk4",
+    max_step: float = 0.05,
+    rtol: float = 1e-3,
+    atol: float = 1e-4,
+) -> torch.Tensor:
+    """Move each row ``h[b]`` from ``t_start[b]`` to ``t_start[b] + dt[b]``.
+
+    Args:
+        func: vector field ``f(t, h)`` with per-sample ``t (B,)``.
+        h: ``(B, H)`` states.
+        t_start: ``(B,)`` start times.
+        dt: ``(B,)`` signed durations (negative runs backwards in time).
+        method: torchdiffeq method; fixed-step methods take
+            ``ceil(max|dt| / max_step)`` steps, so the largest gap sets the count.
+
+    Returns:
+        ``(B, H)``; rows with ``dt == 0`` are returned unchanged.
+    """
+    span = float(dt.detach().abs().max()) if dt.numel() else 0.0
+    if span == 0.0:
+        return h
+    scale = dt.unsqueeze(-1)
+
+    def field(s: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return scale * func(t_start + s * dt, y)
+
+    if method in FIXED_STEP_METHODS:
+        steps = max(1, math.ceil(span / max_step - 1e-9))
+        s = torch.linspace(0.0, 1.0, steps + 1, dtype=h.dtype, device=h.device)
+        out = odeint(field, h, s, method=method)
+    else:
+        s = torch.tensor([0.0, 1.0], dtype=h.dtype, device=h.device)
+        out = odeint(field, h, s, method=method, rtol=rtol, atol=atol)
+    return out[-1]

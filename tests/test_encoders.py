@@ -1,0 +1,114 @@
+import pytest
+import torch
+from torchdiffeq import odeint
+
+from latentode.data.batch import Series, collate
+from latentode.nn.encoders import ODERNNEncoder, RNNEncoder
+
+
+def _series(n, d=2, seed=0, obs_frac=0.7):
+    g = torch.Generator().manual_seed(seed)
+    t = torch.sort(torch.rand(n, generator=g))[0].numpy() * 2
+    v = torch.randn(n, d, generator=g).numpy()
+    m = (torch.rand(n, d, generator=g) < obs_frac).numpy()
+    m[0, 0] = True
+    return Series(times=t, values=v, mask=m, id=seed)
+
+
+ENCODERS = [
+    lambda: ODERNNEncoder(2, 3, 8, 16, max_step=0.02),
+    lambda: RNNEncoder(2, 3, 8, 16),
+]
+
+
+def _encode(enc, batch):
+    return enc(batch.times.double(), batch.values.double(), batch.obs_mask.double(),
+               batch.times[:, 0].double())
+
+
+@pytest.mark.parametrize("make", ENCODERS)
+def test_q_z0_independent_of_batch_and_padding(make):
+    enc = make().double()
+    series = [_series(n, seed=i) for i, n in enumerate([3, 9, 5, 1, 7])]
+    mean_b, std_b = _encode(enc, collate(series))
+    for i, s in enumerate(series):
+        mean_a, std_a = _encode(enc, collate([s]))
+        assert torch.allclose(mean_a[0], mean_b[i], atol=1e-10)
+        assert torch.allclose(std_a[0], std_b[i], atol=1e-10)
+
+
+@pytest.mark.parametrize("make", ENCODERS)
+def test_masked_values_have_no_influence(make):
+    enc = make().double()
+    s = _series(8, seed=3)
+    poisoned = Series(times=s.times, values=s.values.copy(), mask=s.mask)
+    poisoned.values[~s.mask] = 1e6
+    s2 = Series(times=s.times, values=s.values, mask=s.mask, obs_mask=s.mask)
+    a = _encode(enc, collate([s2]))
+    b = _encode(enc, collate([poisoned]))
+    assert torch.equal(a[0], b[0])
+    # and values observed in the data but hidden from the encoder do not count either
+    hidden = s.mask.copy()
+    hidden[4:] = False
+    c = _encode(enc, collate([s.with_masks(obs_mask=hidden)]))
+    changed = s.values.copy()
+    changed[4:] += 5.0
+    d = _encode(enc, collate([Series(times=s.times, values=changed, mask=s.mask, obs_mask=hidden)]))
+    assert torch.allclose(c[0], d[0])
+
+
+def _reference_backward_odernn(enc, s):
+    """Independent per-series loop: dopri5 between observations, backwards in time."""
+    t = torch.tensor(s.times, dtype=torch.float64)
+    x = torch.tensor(s.values, dtype=torch.float64)
+    m = torch.tensor(s.mask, dtype=torch.float64)
+    rows = [i for i in range(len(t)) if m[i].any()]
+    h = torch.zeros(1, enc.hidden_dim, dtype=torch.float64)
+    prev = None
+    for i in reversed(rows):
+        if prev is not None:
+            h = odeint(lambda tt, y: enc.func(tt, y), h, torch.stack([t[prev], t[i]]),
+                       rtol=1e-10, atol=1e-10)[-1]
+        h = enc.gru(torch.cat([x[i] * m[i], m[i]])[None], h)
+        prev = i
+    if t[prev] != t[0]:
+        h = odeint(lambda tt, y: enc.func(tt, y), h, torch.stack([t[prev], t[0]]),
+                   rtol=1e-10, atol=1e-10)[-1]
+    return enc.head(h)
+
+
+def test_odernn_runs_backwards_like_the_reference():
+    enc = ODERNNEncoder(2, 3, 8, 16, max_step=0.005).double()
+    s = _series(6, seed=5)
+    s = Series(times=s.times + 0.3, values=s.values, mask=s.mask)
+    ref_mean, ref_std = _reference_backward_odernn(enc, s)
+    mean, std = _encode(enc, collate([s]))
+    assert torch.allclose(mean, ref_mean, atol=1e-7)
+    assert torch.allclose(std, ref_std, atol=1e-7)
+    enc.reverse = False  # a forward-running encoder must not pass this check
+    fmean, _ = _encode(enc, collate([s]))
+    assert (fmean - ref_mean).abs().max() > 1e-3
+
+
+def test_latest_first_order_means_first_observation_is_read_last():
+    # Changing the first observation must move q(z0) through a single GRU update,
+    # while changing the last observation passes through the whole chain.
+    enc = ODERNNEncoder(1, 2, 4, 8).double()
+    t = [0.0, 0.5, 1.0, 1.5]
+    base = collate([Series(times=t, values=[[0.0], [0.0], [0.0], [0.0]])])
+    first = collate([Series(times=t, values=[[1.0], [0.0], [0.0], [0.0]])])
+    h_base = _encode(enc, base)[0]
+    h_first = _encode(enc, first)[0]
+    enc.reverse = False
+    h_fwd_base = _encode(enc, base)[0]
+    h_fwd_first = _encode(enc, first)[0]
+    assert not torch.allclose(h_base, h_first)
+    assert not torch.allclose(h_first - h_base, h_fwd_first - h_fwd_base)
+
+
+def test_series_with_no_observation_gets_a_finite_posterior():
+    enc = ODERNNEncoder(2, 3, 8, 16).double()
+    s = _series(4)
+    empty = s.with_masks(obs_mask=s.mask & False)
+    mean, std = _encode(enc, collate([empty, s]))
+    assert torch.isfinite(mean).all() and (std > 0).all()

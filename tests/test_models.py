@@ -1,0 +1,107 @@
+import lightning as L
+import numpy as np
+import pytest
+import torch
+
+from latentode.data import IrregularDataModule, Series, collate, subsample_observed
+from latentode.datasets import periodic_series
+from latentode.lightning import LatentODEModule
+from latentode.models import GRUDelta, LatentODEModel, ODERNN, rnn_vae
+
+
+def _batch(n=6, seed=0):
+    series = subsample_observed(periodic_series(n, 30, irregular=True, seed=seed), 0.5, seed=seed)
+    return series
+
+
+def _tight(model):
+    model.decoder.solver.rtol = 1e-9
+    model.decoder.solver.atol = 1e-9
+    return model.double()
+
+
+def test_each_series_gets_the_same_prediction_alone_or_batched():
+    series = _batch()
+    model = _tight(LatentODEModel(1, 4, units=16, enc_units=16))
+    model.set_time_scale(0.0, 5.0)
+
+    def posterior_mean_prediction(b):
+        mean, _ = model.encode(b)
+        return model.readout(model.latent_trajectory(mean[None], b))[0]
+
+    together = posterior_mean_prediction(collate(series, dtype=torch.float64))
+    for i, s in enumerate(series):
+        alone = posterior_mean_prediction(collate([s], dtype=torch.float64))
+        n = len(s)
+        assert torch.allclose(alone[0, :n], together[i, :n], atol=1e-6)
+
+
+def test_times_rescaled_so_scale_is_irrelevant():
+    series = _batch(4)
+    model = _tight(LatentODEModel(1, 4, units=16, enc_units=16))
+    model.set_time_scale(0.0, 5.0)
+    b1 = collate(series, dtype=torch.float64)
+    mean1, _ = model.encode(b1)
+    p1 = model.readout(model.latent_trajectory(mean1[None], b1))
+    scaled = [Series(times=s.times * 1e5 + 3e5, values=s.values, mask=s.mask,
+                     obs_mask=s.obs_mask, target_mask=s.target_mask) for s in series]
+    model.set_time_scale(3e5, 5e5)
+    b2 = collate(scaled, dtype=torch.float64)
+    mean2, _ = model.encode(b2)
+    p2 = model.readout(model.latent_trajectory(mean2[None], b2))
+    assert torch.allclose(p1, p2, atol=1e-6)
+
+
+def test_training_with_times_times_1e5_stays_finite(tmp_path):
+    L.seed_everything(0)
+    series = [Series(times=s.times * 1e5, values=s.values, mask=s.mask, obs_mask=s.obs_mask)
+              for s in _batch(40, seed=1)]
+    dm = IrregularDataModule(series, series[:10], batch_size=20)
+    module = LatentODEModule(1, 4, units=16, enc_units=16, kl_delay=0)
+    trainer = L.Trainer(max_steps=4, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False,
+                        default_root_dir=tmp_path, val_check_interval=2)
+    trainer.fit(module, dm)
+    assert float(module.model.time_scale) > 1e5
+    metrics = trainer.callback_metrics
+    assert np.isfinite(float(metrics["train_loss"]))
+    assert np.isfinite(float(metrics["val_loss"]))
+    assert all(torch.isfinite(p).all() for p in module.parameters())
+
+
+def test_bounds_from_the_model():
+    b = collate(_batch())
+    model = LatentODEModel(1, 4, units=16, enc_units=16)
+    out = model(b, n_samples=5)
+    assert (out["iwae"] >= out["mc_elbo"] - 1e-3).all()
+    assert out["pred"].shape == b.values.shape
+    assert out["samples"].shape == (5, *b.values.shape)
+    assert torch.isfinite(model.log_marginal(b, 20)).all()
+    with pytest.raises(ValueError, match="objective"):
+        model(b, objective="nope")
+
+
+@pytest.mark.parametrize("make", [ODERNN, GRUDelta])
+def test_recurrent_baselines_predict_from_earlier_points_only(make):
+    model = make(1, hidden_dim=8, units=16).double()
+    s = _batch(1)[0]
+    s = Series(times=s.times, values=s.values, mask=s.mask)  # all observed
+    b = collate([s], dtype=torch.float64)
+    p1 = model.predict(b)
+    b2 = collate([s], dtype=torch.float64)
+    b2.values[0, 10] += 3.0
+    p2 = model.predict(b2)
+    assert torch.equal(p1[0, :11], p2[0, :11])  # point 10 itself is predicted before its update
+    assert not torch.allclose(p1[0, 11:], p2[0, 11:])
+    out = model(b)
+    assert torch.isfinite(out["loss"])
+
+
+def test_rnn_vae_and_rnn_encoder_run():
+    b = collate(_batch())
+    for model in (rnn_vae(1, 4, units=16), LatentODEModel(1, 4, encoder="rnn", units=16)):
+        out = model(b)
+        out["loss"].backward()
+        assert torch.isfinite(out["loss"])
+    with pytest.raises(ValueError, match="encoder"):
+        LatentODEModel(1, encoder="lstm")
