@@ -52,7 +52,7 @@ def test_protocols():
 def test_fit_time_scale():
     a = Series(times=[1.0, 3.0], values=[[0.0], [0.0]])
     b = Series(times=[10.0, 11.0], values=[[0.0], [0.0]])
-    assert fit_time_scale([a, b]) == (1.0, 2.0)
+    assert fit_time_scale([a, b]) == (1.0, 20 * 1.5)  # median of gaps 2 and 1
     assert fit_time_scale([Series(times=[4.0], values=[[1.0]])]) == (4.0, 1.0)
 
 

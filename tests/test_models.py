@@ -6,7 +6,7 @@ import torch
 from latentode.data import IrregularDataModule, Series, collate, subsample_observed
 from latentode.datasets import periodic_series
 from latentode.lightning import LatentODEModule
-from latentode.models import GRUDelta, LatentODEModel, ODERNN, rnn_vae
+from latentode.models import ODERNN, GRUDelta, LatentODEModel, rnn_vae
 
 
 def _batch(n=6, seed=0):

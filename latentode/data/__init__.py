@@ -2,7 +2,7 @@
 
 from .batch import IrregularBatch, Series, collate
 from .datamodule import IrregularDataModule
-from .protocols import split_extrapolation, subsample_observed
+from .protocols import RandomObservation, split_extrapolation, subsample_observed
 from .scaling import fit_time_scale
 
 __all__ = [
@@ -10,6 +10,7 @@ __all__ = [
     "Series",
     "collate",
     "IrregularDataModule",
+    "RandomObservation",
     "split_extrapolation",
     "subsample_observed",
     "fit_time_scale",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import lightning as L
 import torch
@@ -23,6 +23,8 @@ class IrregularDataModule(L.LightningDataModule):
         batch_size: series per batch.
         num_workers: DataLoader workers.
         seed: seed of the training shuffle.
+        train_transform: applied to each training batch's series before collation,
+            e.g. :class:`~latentode.data.protocols.RandomObservation`.
 
     ``time_offset`` / ``time_scale`` are fitted on ``train`` and picked up by the
     Lightning modules at the start of fitting.
@@ -39,6 +41,7 @@ class IrregularDataModule(L.LightningDataModule):
         num_workers: int = 0,
         seed: int = 0,
         dtype: torch.dtype = torch.float32,
+        train_transform: Callable[[list[Series]], list[Series]] | None = None,
     ) -> None:
         super().__init__()
         if not train:
@@ -50,15 +53,22 @@ class IrregularDataModule(L.LightningDataModule):
         )
         self.time_offset, self.time_scale = fit_time_scale(self.train_set)
         self.n_features = self.train_set[0].n_features
+        self.train_transform = train_transform
 
     def _collate(self, items: list[Series]):
+        return collate(items, dtype=self.dtype)
+
+    def _collate_train(self, items: list[Series]):
+        if self.train_transform is not None:
+            items = self.train_transform(items)
         return collate(items, dtype=self.dtype)
 
     def _loader(self, data: list[Series], shuffle: bool) -> DataLoader:
         gen = torch.Generator().manual_seed(self.seed) if shuffle else None
         return DataLoader(
             data, batch_size=self.batch_size, shuffle=shuffle, generator=gen,
-            collate_fn=self._collate, num_workers=self.num_workers,
+            collate_fn=self._collate_train if shuffle else self._collate,
+            num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
         )
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from .batch import Series
 
-__all__ = ["subsample_observed", "split_extrapolation"]
+__all__ = ["subsample_observed", "split_extrapolation", "RandomObservation"]
 
 
 def subsample_observed(
@@ -50,3 +50,52 @@ def split_extrapolation(series: Sequence[Series], fraction: float = 0.5) -> list
         before = (s.times <= t0 + fraction * (t1 - t0))[:, None]
         out.append(s.with_masks(s.mask & before, s.mask & ~before))
     return out
+
+
+class RandomObservation:
+    """Training-time augmentation: a fresh encoder mask each time a series is drawn.
+
+    With probability ``extrapolate_prob`` the encoder sees the points before a
+    random cut in ``cut_range`` (fractions of the series' span); otherwise it sees a
+    random fraction in ``fraction_range`` of the observed points. Every observed
+    point is scored, so one model learns reconstruction, interpolation and
+    extrapolation. At least one point always stays visible.
+
+    Call it on a list of :class:`Series`; it returns new series.
+    """
+
+    def __init__(
+        self,
+        fraction_range: tuple[float, float] = (0.2, 1.0),
+        extrapolate_prob: float = 0.3,
+        cut_range: tuple[float, float] = (0.3, 0.8),
+        seed: int = 0,
+    ) -> None:
+        lo, hi = fraction_range
+        if not 0 < lo <= hi <= 1:
+            raise ValueError(f"fraction_range must satisfy 0 < lo <= hi <= 1, got {fraction_range}.")
+        if not 0 <= extrapolate_prob <= 1:
+            raise ValueError(f"extrapolate_prob must be in [0, 1], got {extrapolate_prob}.")
+        self.fraction_range, self.extrapolate_prob, self.cut_range = (
+            fraction_range, extrapolate_prob, cut_range
+        )
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, series: Sequence[Series]) -> list[Series]:
+        out = []
+        for s in series:
+            rows = np.flatnonzero(s.mask.any(1))
+            if len(rows) == 0:
+                out.append(s.with_masks(s.mask, s.mask))
+                continue
+            keep = np.zeros(len(s), dtype=bool)
+            if self.rng.random() < self.extrapolate_prob:
+                t0, t1 = s.times[rows].min(), s.times[rows].max()
+                cut = t0 + self.rng.uniform(*self.cut_range) * (t1 - t0)
+                keep[rows[s.times[rows] <= cut]] = True
+                keep[rows[0]] = True
+            else:
+                k = max(1, int(round(self.rng.uniform(*self.fraction_range) * len(rows))))
+                keep[self.rng.choice(rows, size=k, replace=False)] = True
+            out.append(s.with_masks(s.mask & keep[:, None], s.mask))
+        return out

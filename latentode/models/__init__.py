@@ -1,6 +1,6 @@
 """Models: the Latent ODE VAE and the baselines."""
 
-from .baselines import GRUDelta, ODERNN, RecurrentModel, rnn_vae
+from .baselines import ODERNN, GRUDelta, RecurrentModel, rnn_vae
 from .latent_ode import LatentODEModel
 from .timescale import TimeScaled
 

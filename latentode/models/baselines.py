@@ -48,7 +48,7 @@ class RecurrentModel(TimeScaled):
         ode: bool = True,
         obs_std: float | None = None,
         method: str = "rk4",
-        max_step: float = 0.05,
+        max_step: float = 0.25,
     ) -> None:
         super().__init__()
         self.input_dim, self.hidden_dim, self.ode = input_dim, hidden_dim, ode

@@ -57,7 +57,7 @@ class LatentODEModel(TimeScaled):
         obs_std: float | None = None,
         solver: SolverConfig | dict | None = None,
         encoder_method: str = "rk4",
-        encoder_max_step: float = 0.1,
+        encoder_max_step: float = 0.25,
     ) -> None:
         super().__init__()
         if isinstance(solver, dict):

@@ -96,7 +96,7 @@ class ODERNNEncoder(nn.Module):
         depth: int = 1,
         *,
         method: str = "rk4",
-        max_step: float = 0.05,
+        max_step: float = 0.25,
         reverse: bool = True,
     ) -> None:
         super().__init__()

@@ -64,7 +64,7 @@ class SolverConfig:
     method: str = "dopri5"
     rtol: float = 1e-3
     atol: float = 1e-4
-    grid_step: float = 0.02
+    grid_step: float = 0.05
     adjoint: bool = False
     options: dict = field(default_factory=dict)
 
@@ -211,7 +211,7 @@ def evolve(
     dt: torch.Tensor,
     *,
     method: str = "rk4",
-    max_step: float = 0.05,
+    max_step: float = 0.25,
     rtol: float = 1e-3,
     atol: float = 1e-4,
 ) -> torch.Tensor:

@@ -1,0 +1,6 @@
+"""scikit-learn style estimators on long pandas DataFrames."""
+
+from .base import ModelFileError
+from .latent_ode import LatentODE
+
+__all__ = ["LatentODE", "ModelFileError"]

@@ -1,0 +1,485 @@
+"""``LatentODE``: fit, interpolate, extrapolate and sample irregular series from pandas."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import lightning as L
+import numpy as np
+import pandas as pd
+import torch
+
+from ..data.batch import Series, collate
+from ..data.datamodule import IrregularDataModule
+from ..data.frame import (
+    DataFrameError,
+    TimeCodec,
+    check_frame,
+    check_quantiles,
+    fit_scaler,
+    frame_to_series,
+    predictions_frame,
+    query_times,
+    scaler_from_dict,
+    scaler_to_dict,
+)
+from ..data.protocols import RandomObservation
+from ..data.scaling import fit_time_scale
+from ..lightning import LatentODEModule
+from .base import LightningEstimator
+
+__all__ = ["LatentODE"]
+
+_CHUNK = 64  # series per inference batch
+
+
+class LatentODE(LightningEstimator):
+    """Latent ODE for long DataFrames of irregularly sampled, partly observed series.
+
+    ``__init__`` only stores parameters (scikit-learn contract); ``fit`` returns self.
+
+    Args:
+        latent_dim: size of the latent state z.
+        encoder: ``"odernn"`` (ODE-RNN run backwards) or ``"rnn"``.
+        hidden_dim: encoder state size.
+        units, depth: width and hidden layers of the latent vector field.
+        obs_std: fixed observation std in standardized units, ``None`` learns it.
+        solver, rtol, atol, grid_step: the decoder's torchdiffeq method and settings.
+        n_samples: z0 samples per series during training.
+        objective: ``"iwae"`` or ``"elbo"``.
+        max_epochs, batch_size, lr: optimisation.
+        kl_delay, kl_rate: KL annealing (epochs at weight 0, then ``1 - rate ** k``).
+        val_size: fraction of series held out for validation (early stopping, best
+            checkpoint); no validation below 5 series.
+        early_stopping, patience: stop when ``val_loss`` has not improved for
+            ``patience`` epochs.
+        min_observed, extrapolate_prob: training masks; each time a series is drawn the
+            encoder sees a random fraction in ``[min_observed, 1]`` of its points, or with
+            probability ``extrapolate_prob`` a random prefix; every point is scored.
+        gradient_clip_val: passed to the Trainer.
+        duplicates: ``"error"`` or ``"mean"`` for repeated (id, time) rows.
+        seed: seeds initialisation, training and the posterior samples of predictions.
+        verbose: show Lightning's progress bar.
+        trainer_kwargs: extra ``lightning.Trainer`` arguments (``accelerator``,
+            ``devices``, ``strategy``, ...), overriding the defaults.
+
+    Fitted attributes: ``module_`` (the LightningModule), ``target_cols_``, ``id_col_``,
+    ``time_col_``, ``codec_`` (time encoding), ``scaler_`` (``StandardScaler``),
+    ``n_features_in_``, ``n_series_``, ``n_epochs_``, ``best_val_loss_`` (with validation).
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 16,
+        encoder: str = "odernn",
+        hidden_dim: int = 20,
+        units: int = 100,
+        depth: int = 1,
+        obs_std: float | None = None,
+        solver: str = "dopri5",
+        rtol: float = 1e-3,
+        atol: float = 1e-4,
+        grid_step: float = 0.05,
+        n_samples: int = 3,
+        objective: str = "iwae",
+        max_epochs: int = 200,
+        batch_size: int = 50,
+        lr: float = 1e-2,
+        kl_delay: int = 10,
+        kl_rate: float = 0.99,
+        val_size: float = 0.2,
+        early_stopping: bool = True,
+        patience: int = 20,
+        min_observed: float = 0.3,
+        extrapolate_prob: float = 0.3,
+        gradient_clip_val: float | None = 10.0,
+        duplicates: str = "error",
+        seed: int = 0,
+        verbose: bool = True,
+        trainer_kwargs: dict | None = None,
+    ) -> None:
+        self.latent_dim = latent_dim
+        self.encoder = encoder
+        self.hidden_dim = hidden_dim
+        self.units = units
+        self.depth = depth
+        self.obs_std = obs_std
+        self.solver = solver
+        self.rtol = rtol
+        self.atol = atol
+        self.grid_step = grid_step
+        self.n_samples = n_samples
+        self.objective = objective
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.kl_delay = kl_delay
+        self.kl_rate = kl_rate
+        self.val_size = val_size
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.min_observed = min_observed
+        self.extrapolate_prob = extrapolate_prob
+        self.gradient_clip_val = gradient_clip_val
+        self.duplicates = duplicates
+        self.seed = seed
+        self.verbose = verbose
+        self.trainer_kwargs = trainer_kwargs
+
+    # ================================================================ fitting
+    def _module_hparams(self, n_features: int, offset: float, scale: float) -> dict:
+        return dict(
+            input_dim=n_features,
+            latent_dim=self.latent_dim,
+            n_samples=self.n_samples,
+            objective=self.objective,
+            kl_delay=self.kl_delay,
+            kl_rate=self.kl_rate,
+            lr=self.lr,
+            time_offset=offset,
+            time_scale=scale,
+            encoder=self.encoder,
+            enc_hidden=self.hidden_dim,
+            units=self.units,
+            depth=self.depth,
+            obs_std=self.obs_std,
+            solver={"method": self.solver, "rtol": self.rtol, "atol": self.atol,
+                    "grid_step": self.grid_step},
+        )
+
+    def _check_params(self) -> None:
+        if not 0 <= self.val_size < 1:
+            raise ValueError(f"val_size must be in [0, 1), got {self.val_size}.")
+        if self.batch_size < 1 or self.max_epochs < 1:
+            raise ValueError("batch_size and max_epochs must be at least 1.")
+
+    def fit(
+        self,
+        df: pd.DataFrame,
+        id_col: Hashable = "id",
+        time_col: Hashable = "time",
+        target_cols: Sequence[Hashable] | None = None,
+    ) -> LatentODE:
+        """Fit on a long DataFrame: one row per (id, time), one column per target, NaN =
+        not observed. ``target_cols=None`` takes every numeric column but id and time."""
+        self._check_params()
+        clean, targets = check_frame(df, id_col, time_col, target_cols, duplicates=self.duplicates)
+        codec = TimeCodec.fit(clean[time_col])
+        scaler = fit_scaler(clean, targets)
+        series = frame_to_series(clean, id_col, time_col, targets, codec, scaler)
+        rng = np.random.default_rng(self.seed)
+        n = len(series)
+        n_val = int(round(self.val_size * n)) if n >= 5 else 0
+        order = rng.permutation(n)
+        val = [series[i] for i in order[:n_val]]
+        train = [series[i] for i in order[n_val:]]
+        masks = dict(fraction_range=(self.min_observed, 1.0),
+                     extrapolate_prob=self.extrapolate_prob)
+        val = RandomObservation(**masks, seed=self.seed + 1)(val)
+        offset, scale = fit_time_scale(train)
+        L.seed_everything(self.seed, verbose=False)
+        module = LatentODEModule(**self._module_hparams(len(targets), offset, scale))
+        dm = IrregularDataModule(
+            train, val, batch_size=min(self.batch_size, len(train)), seed=self.seed,
+            train_transform=RandomObservation(**masks, seed=self.seed),
+        )
+        self.id_col_, self.time_col_, self.target_cols_ = id_col, time_col, list(targets)
+        self.codec_, self.scaler_ = codec, scaler
+        self.n_features_in_, self.n_series_ = len(targets), n
+        self._train(module, dm, has_val=bool(val))
+        self.module_ = module
+        return self
+
+    # ----------------------------------------------------------- persistence
+    def _fitted_state(self) -> dict:
+        return {
+            "id_col": self.id_col_, "time_col": self.time_col_,
+            "target_cols": self.target_cols_, "codec": self.codec_.to_dict(),
+            "scaler": scaler_to_dict(self.scaler_), "n_series": self.n_series_,
+            "module_hparams": dict(self.module_.hparams),
+        }
+
+    def _restore(self, state: dict) -> None:
+        self.id_col_, self.time_col_ = state["id_col"], state["time_col"]
+        self.target_cols_ = list(state["target_cols"])
+        self.codec_ = TimeCodec.from_dict(state["codec"])
+        self.scaler_ = scaler_from_dict(state["scaler"])
+        self.n_features_in_, self.n_series_ = len(self.target_cols_), state["n_series"]
+        self.module_ = LatentODEModule(**state["module_hparams"])
+
+    # ============================================================ inference
+    def _context(self, df: pd.DataFrame) -> tuple[pd.DataFrame, list[Series]]:
+        self._check_fitted()
+        clean, _ = check_frame(
+            df, self.id_col_, self.time_col_, self.target_cols_, duplicates=self.duplicates,
+            codec=self.codec_, fit_targets=self.target_cols_,
+        )
+        series = frame_to_series(clean, self.id_col_, self.time_col_, self.target_cols_,
+                                 self.codec_, self.scaler_)
+        return clean, series
+
+    def _with_queries(
+        self, series: list[Series], queries: dict[Any, np.ndarray]
+    ) -> tuple[list[Series], list[np.ndarray]]:
+        """Each series' rows plus its query times; returns the series and, per series,
+        the positions of its query times."""
+        out, where = [], []
+        for s in series:
+            q = np.asarray(queries.get(s.id, np.zeros(0)), dtype=np.float64)
+            times = np.union1d(s.times, q)
+            d = s.n_features
+            values = np.full((len(times), d), np.nan)
+            values[np.searchsorted(times, s.times)] = np.where(s.mask, s.values, np.nan)
+            out.append(Series(times=times, values=values, id=s.id))
+            where.append(np.searchsorted(times, q))
+        return out, where
+
+    @torch.no_grad()
+    def _samples(self, series: list[Series], n_samples: int) -> list[np.ndarray]:
+        """Posterior samples of the mean function per series, ``(K, n_i, D)`` (scaled)."""
+        model = self.module_.model
+        out = []
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            for i in range(0, len(series), _CHUNK):
+                chunk = series[i : i + _CHUNK]
+                batch = collate(chunk)
+                samples = model.predict_samples(batch, n_samples).double().numpy()
+                out.extend(samples[:, b, : len(s)] for b, s in enumerate(chunk))
+        return out
+
+    def _noisy(self, samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        std = self.module_.model.likelihood.std().detach().double().numpy()
+        return samples + rng.standard_normal(samples.shape) * std
+
+    def _predict_at(
+        self, series: list[Series], queries: dict[Any, np.ndarray], quantiles: Sequence[float],
+        n_samples: int,
+    ) -> pd.DataFrame:
+        full, where = self._with_queries(series, queries)
+        samples = self._samples(full, n_samples)
+        rng = np.random.default_rng(self.seed)
+        means, qs = [], {q: [] for q in quantiles}
+        for smp, idx in zip(samples, where):
+            smp = smp[:, idx]
+            means.append(smp.mean(0))
+            if quantiles:
+                noisy = self._noisy(smp, rng)
+                for q, v in zip(quantiles, np.quantile(noisy, quantiles, axis=0)):
+                    qs[q].append(v)
+        return predictions_frame(
+            [s.id for s in series], [queries.get(s.id, np.zeros(0)) for s in series], means,
+            qs if quantiles else None, id_col=self.id_col_, time_col=self.time_col_,
+            target_cols=self.target_cols_, codec=self.codec_, scaler=self.scaler_,
+        )
+
+    @staticmethod
+    def _check_n_samples(n_samples: int) -> int:
+        if int(n_samples) != n_samples or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        return int(n_samples)
+
+    def predict(
+        self,
+        df: pd.DataFrame,
+        times: Any = None,
+        quantiles: Sequence[float] | None = (0.05, 0.5, 0.95),
+        n_samples: int = 100,
+    ) -> pd.DataFrame:
+        """Posterior mean and quantiles at new times, conditioning on the rows of ``df``.
+
+        Args:
+            df: the series to condition on (seen in fit or new).
+            times: an array (same times for every series), a dict ``{id: times}``, a
+                DataFrame with id and time columns, or ``None`` for the rows of ``df``.
+            quantiles: levels in (0, 1); from posterior samples plus observation noise.
+            n_samples: posterior samples of z0.
+
+        Returns:
+            ``id, time, <target>, <target>_q<q>...`` sorted by id then time.
+        """
+        qs = check_quantiles(quantiles)
+        n_samples = self._check_n_samples(n_samples)
+        clean, series = self._context(df)
+        ids = [s.id for s in series]
+        if times is None:
+            queries = {s.id: s.times for s in series}
+        else:
+            queries = query_times(times, ids, self.codec_, id_col=self.id_col_,
+                                  time_col=self.time_col_)
+        return self._predict_at(series, queries, qs, n_samples)
+
+    def interpolate(
+        self,
+        df: pd.DataFrame,
+        quantiles: Sequence[float] | None = (0.05, 0.5, 0.95),
+        n_samples: int = 100,
+    ) -> pd.DataFrame:
+        """Every row of ``df`` (sorted by id, time) with NaN target cells filled by the
+        posterior mean; observed cells keep their values; quantile columns for all cells."""
+        qs = check_quantiles(quantiles)
+        clean, series = self._context(df)
+        queries = {s.id: s.times for s in series}
+        pred = self._predict_at(series, queries, qs, self._check_n_samples(n_samples))
+        out = pred.copy()
+        for c in self.target_cols_:
+            observed = clean[c].to_numpy(dtype=np.float64)
+            out[c] = np.where(np.isnan(observed), pred[c].to_numpy(), observed)
+        return out
+
+    def _horizon_units(self, horizon: Any) -> float:
+        if self.codec_.kind == "datetime" and not isinstance(horizon, (int, float, np.number)):
+            try:
+                value = pd.Timedelta(horizon).total_seconds()
+            except (ValueError, TypeError):
+                raise DataFrameError(
+                    f"horizon {horizon!r} is not a time span; give e.g. pd.Timedelta('7D') or "
+                    "'7D' (or a number of seconds)."
+                ) from None
+        else:
+            try:
+                value = float(horizon)
+            except (TypeError, ValueError):
+                raise DataFrameError(f"horizon must be a number, got {horizon!r}.") from None
+        if not np.isfinite(value) or value <= 0:
+            raise DataFrameError(f"horizon must be positive and finite, got {horizon!r}.")
+        return value / self.codec_.unit_seconds if self.codec_.kind == "datetime" else value
+
+    def extrapolate(
+        self,
+        df: pd.DataFrame,
+        horizon: Any,
+        n_points: int = 20,
+        quantiles: Sequence[float] | None = (0.05, 0.5, 0.95),
+        n_samples: int = 100,
+    ) -> pd.DataFrame:
+        """Forecast ``n_points`` evenly spaced times in ``(last, last + horizon]`` after each
+        series' last row. ``horizon`` is in time units (a ``Timedelta`` or string such as
+        ``"7D"`` for datetime times)."""
+        h = self._horizon_units(horizon)
+        if int(n_points) != n_points or n_points < 1:
+            raise ValueError(f"n_points must be a positive integer, got {n_points!r}.")
+        qs = check_quantiles(quantiles)
+        _, series = self._context(df)
+        steps = np.arange(1, int(n_points) + 1) / int(n_points) * h
+        queries = {s.id: s.times.max() + steps for s in series}
+        return self._predict_at(series, queries, qs, self._check_n_samples(n_samples))
+
+    def sample(self, df: pd.DataFrame, times: Any = None, n_samples: int = 50) -> pd.DataFrame:
+        """Draws from the posterior predictive (z0 samples through the ODE plus observation
+        noise): a long frame ``id, time, sample, <targets>``."""
+        n_samples = self._check_n_samples(n_samples)
+        _, series = self._context(df)
+        ids = [s.id for s in series]
+        if times is None:
+            queries = {s.id: s.times for s in series}
+        else:
+            queries = query_times(times, ids, self.codec_, id_col=self.id_col_,
+                                  time_col=self.time_col_)
+        full, where = self._with_queries(series, queries)
+        rng = np.random.default_rng(self.seed)
+        frames = []
+        for smp, idx, s in zip(self._samples(full, n_samples), where, series):
+            noisy = self._noisy(smp[:, idx], rng)
+            k, n, d = noisy.shape
+            values = self.scaler_.inverse_transform(noisy.reshape(k * n, d))
+            times_k = self.codec_.decode(np.tile(queries[s.id], k))
+            frame = pd.DataFrame({self.id_col_: [s.id] * (k * n)})
+            frame[self.time_col_] = (times_k.reset_index(drop=True)
+                                     if isinstance(times_k, pd.Series) else times_k)
+            frame["sample"] = np.repeat(np.arange(k), n)
+            for j, c in enumerate(self.target_cols_):
+                frame[c] = values[:, j]
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+    @torch.no_grad()
+    def score(self, df: pd.DataFrame, n_samples: int = 100) -> dict:
+        """Fit quality on ``df`` in original units.
+
+        Returns ``{"mse": {target: ..., "overall": ...}, "mae": {...}, "nll": ...,
+        "n_observed": ...}``: errors of the posterior mean at the observed cells (the
+        encoder reads all of ``df``; ``overall`` pools standardized errors so targets of
+        different units count alike) and ``nll`` = -log p(x) per observed value,
+        estimated by importance sampling over z0 (IWAE, ``n_samples`` samples).
+        """
+        n_samples = self._check_n_samples(n_samples)
+        clean, series = self._context(df)
+        pred = self._predict_at(series, {s.id: s.times for s in series}, (), n_samples)
+        truth = clean[self.target_cols_].to_numpy(dtype=np.float64)
+        mean = pred[self.target_cols_].to_numpy(dtype=np.float64)
+        obs = ~np.isnan(truth)
+        err = np.where(obs, mean - truth, 0.0)
+        scale = np.asarray(self.scaler_.scale_, dtype=np.float64)
+        res: dict[str, Any] = {"mse": {}, "mae": {}}
+        for j, c in enumerate(self.target_cols_):
+            n = obs[:, j].sum()
+            res["mse"][c] = float((err[:, j] ** 2).sum() / n) if n else float("nan")
+            res["mae"][c] = float(np.abs(err[:, j]).sum() / n) if n else float("nan")
+        z = err / scale
+        res["mse"]["overall"] = float((z**2).sum() / obs.sum())
+        res["mae"]["overall"] = float(np.abs(z).sum() / obs.sum())
+        model = self.module_.model
+        total = 0.0
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            for i in range(0, len(series), _CHUNK):
+                total += float(model.log_marginal(collate(series[i : i + _CHUNK]), n_samples)
+                               .double().sum())
+        n_obs = int(obs.sum())
+        log_jac = float((obs * np.log(scale)).sum())
+        res["nll"] = -(total - log_jac) / n_obs
+        res["n_observed"] = n_obs
+        return res
+
+    # ================================================================ plots
+    def plot(
+        self,
+        df: pd.DataFrame,
+        ids: Sequence[Hashable] | None = None,
+        *,
+        quantiles: tuple[float, float] = (0.05, 0.95),
+        n_samples: int = 100,
+        n_grid: int = 200,
+        horizon: Any = None,
+        max_series: int = 4,
+    ):
+        """Observed points, posterior mean and a quantile band per target and series.
+
+        ``ids`` selects series (default: the first ``max_series``); ``horizon`` extends the
+        curves past each series' last row. Returns a matplotlib ``Figure``.
+        """
+        import matplotlib.pyplot as plt
+
+        clean, series = self._context(df)
+        by_id = {s.id: s for s in series}
+        if ids is None:
+            ids = [s.id for s in series[:max_series]]
+        missing = [i for i in ids if i not in by_id]
+        if missing:
+            raise DataFrameError(f"plot: ids {missing!r} are not in the {self.id_col_!r} column.")
+        chosen = [by_id[i] for i in ids]
+        extra = self._horizon_units(horizon) if horizon is not None else 0.0
+        grids = {s.id: np.linspace(s.times.min(), s.times.max() + extra, n_grid) for s in chosen}
+        lo, hi = sorted(quantiles)
+        pred = self._predict_at(chosen, grids, (lo, hi), self._check_n_samples(n_samples))
+        d = len(self.target_cols_)
+        fig, axes = plt.subplots(d, 1, figsize=(8, 2.6 * d), squeeze=False, sharex=True)
+        colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        for k, sid in enumerate(ids):
+            color = colors[k % len(colors)]
+            p = pred[pred[self.id_col_] == sid]
+            rows = clean[clean[self.id_col_] == sid]
+            for j, c in enumerate(self.target_cols_):
+                ax = axes[j, 0]
+                ax.fill_between(p[self.time_col_], p[f"{c}_q{lo:g}"], p[f"{c}_q{hi:g}"],
+                                color=color, alpha=0.2, linewidth=0)
+                ax.plot(p[self.time_col_], p[c], color=color, label=str(sid))
+                ax.scatter(rows[self.time_col_], rows[c], color=color, s=12, zorder=3)
+                ax.set_ylabel(str(c))
+        axes[0, 0].legend(title=str(self.id_col_), fontsize="small", loc="best")
+        axes[-1, 0].set_xlabel(str(self.time_col_))
+        fig.suptitle(f"Latent ODE posterior: mean and {lo:g}-{hi:g} band")
+        fig.tight_layout()
+        return fig
