@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -235,19 +236,28 @@ class LatentODE(LightningEstimator):
             where.append(np.searchsorted(times, q))
         return out, where
 
+    def _eps(self, sid: Any, n_samples: int) -> torch.Tensor:
+        """Standard-normal z0 draws ``(K, L)`` from a stream keyed by the series id and the
+        seed, so a series gets the same draws whatever else is in the frame."""
+        key = hashlib.sha256(f"{self.seed}|{sid!r}".encode()).digest()
+        gen = torch.Generator().manual_seed(int.from_bytes(key[:8], "little") >> 1)
+        return torch.randn(n_samples, self.module_.model.latent_dim, generator=gen)
+
     @torch.no_grad()
     def _samples(self, series: list[Series], n_samples: int) -> list[np.ndarray]:
         """Posterior samples of the mean function per series, ``(K, n_i, D)`` (scaled)."""
         model = self.module_.model
         out = []
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
-            for i in range(0, len(series), _CHUNK):
-                chunk = series[i : i + _CHUNK]
-                batch = collate(chunk)
-                samples = model.predict_samples(batch, n_samples).double().numpy()
-                out.extend(samples[:, b, : len(s)] for b, s in enumerate(chunk))
+        for i in range(0, len(series), _CHUNK):
+            chunk = series[i : i + _CHUNK]
+            eps = torch.stack([self._eps(s.id, n_samples) for s in chunk], dim=1)
+            samples = model.predict_samples(collate(chunk), n_samples, eps).double().numpy()
+            out.extend(samples[:, b, : len(s)] for b, s in enumerate(chunk))
         return out
+
+    def _rng(self, sid: Any) -> np.random.Generator:
+        key = hashlib.sha256(f"noise|{self.seed}|{sid!r}".encode()).digest()
+        return np.random.default_rng(int.from_bytes(key[:8], "little"))
 
     def _noisy(self, samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         std = self.module_.model.likelihood.std().detach().double().numpy()
@@ -259,13 +269,12 @@ class LatentODE(LightningEstimator):
     ) -> pd.DataFrame:
         full, where = self._with_queries(series, queries)
         samples = self._samples(full, n_samples)
-        rng = np.random.default_rng(self.seed)
         means, qs = [], {q: [] for q in quantiles}
-        for smp, idx in zip(samples, where):
+        for smp, idx, s in zip(samples, where, series):
             smp = smp[:, idx]
             means.append(smp.mean(0))
             if quantiles:
-                noisy = self._noisy(smp, rng)
+                noisy = self._noisy(smp, self._rng(s.id))
                 for q, v in zip(quantiles, np.quantile(noisy, quantiles, axis=0)):
                     qs[q].append(v)
         return predictions_frame(
@@ -378,10 +387,9 @@ class LatentODE(LightningEstimator):
             queries = query_times(times, ids, self.codec_, id_col=self.id_col_,
                                   time_col=self.time_col_)
         full, where = self._with_queries(series, queries)
-        rng = np.random.default_rng(self.seed)
         frames = []
         for smp, idx, s in zip(self._samples(full, n_samples), where, series):
-            noisy = self._noisy(smp[:, idx], rng)
+            noisy = self._noisy(smp[:, idx], self._rng(s.id))
             k, n, d = noisy.shape
             values = self.scaler_.inverse_transform(noisy.reshape(k * n, d))
             times_k = self.codec_.decode(np.tile(queries[s.id], k))

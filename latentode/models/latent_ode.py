@@ -99,10 +99,19 @@ class LatentODEModel(TimeScaled):
         eps = torch.randn((n_samples, *mean.shape), dtype=mean.dtype, device=mean.device)
         return mean + std * eps
 
-    def predict_samples(self, batch: IrregularBatch, n_samples: int = 10) -> torch.Tensor:
-        """Posterior samples of the mean function, ``(K, B, N, D)`` (no observation noise)."""
+    def predict_samples(
+        self, batch: IrregularBatch, n_samples: int = 10, eps: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Posterior samples of the mean function, ``(K, B, N, D)`` (no observation noise).
+
+        ``eps (K, B, L)``: optional standard-normal draws for z0 = mean + std * eps, so
+        callers can give each series its own random stream.
+        """
         mean, std = self.encode(batch)
-        z0 = self.sample_z0(mean, std, n_samples)
+        if eps is None:
+            z0 = self.sample_z0(mean, std, n_samples)
+        else:
+            z0 = mean + std * eps.to(mean)
         return self.readout(self.latent_trajectory(z0, batch))
 
     # ------------------------------------------------------------ objective

@@ -1,0 +1,166 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from latentode import DataFrameError, LatentODE, ModelFileError
+from latentode.datasets import periodic
+
+
+def _frame(n=40, points=25, seed=0):
+    df = periodic(n, points, irregular=True, seed=seed, noise_std=0.05)
+    df["id"] = "s" + df["id"].astype(str)
+    rng = np.random.default_rng(seed)
+    df["other"] = np.where(rng.random(len(df)) < 0.5, np.nan, df["value"] * 2 + 1)
+    return df
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    torch.manual_seed(0)
+    df = _frame()
+    model = LatentODE(latent_dim=4, hidden_dim=8, units=32, max_epochs=4, batch_size=16,
+                      verbose=False, seed=0)
+    return model.fit(df), df
+
+
+def test_sklearn_contract(fitted):
+    model, df = fitted
+    params = model.get_params()
+    assert params["latent_dim"] == 4
+    fresh = clone(model)
+    assert not hasattr(fresh, "module_") and fresh.get_params() == params
+    fresh.set_params(latent_dim=3)
+    assert fresh.latent_dim == 3
+    with pytest.raises(NotFittedError):
+        fresh.predict(df)
+    assert model.target_cols_ == ["value", "other"] and model.n_features_in_ == 2
+
+
+def test_predict_shape_columns_and_order(fitted):
+    model, df = fitted
+    sub = df[df["id"].isin(["s3", "s1"])].sample(frac=1.0, random_state=0)  # unsorted rows
+    out = model.predict(sub, times=[0.5, 2.0, 4.0], quantiles=(0.05, 0.5, 0.95), n_samples=30)
+    assert list(out.columns) == ["id", "time", "value", "value_q0.05", "value_q0.5",
+                                 "value_q0.95", "other", "other_q0.05", "other_q0.5",
+                                 "other_q0.95"]
+    assert out["id"].tolist() == ["s1"] * 3 + ["s3"] * 3
+    assert out["time"].tolist() == [0.5, 2.0, 4.0] * 2
+    assert (out["value_q0.05"] <= out["value_q0.95"]).all()
+    by_dict = model.predict(sub, times={"s1": [1.0], "s3": [2.0, 3.0]}, quantiles=None,
+                            n_samples=10)
+    assert by_dict.shape == (3, 4)
+
+
+def test_batch_does_not_change_a_series_prediction(fitted):
+    model, df = fitted
+    one = model.predict(df[df["id"] == "s2"], times=[1.0, 3.0], n_samples=20)
+    many = model.predict(df[df["id"].isin(["s2", "s5", "s7", "s0"])], times=[1.0, 3.0],
+                         n_samples=20)
+    same = many[many["id"] == "s2"].reset_index(drop=True)
+    cols = [c for c in one.columns if c not in ("id", "time")]
+    assert np.allclose(one[cols].to_numpy(), same[cols].to_numpy(), atol=1e-3)
+    other = many[many["id"] == "s5"].reset_index(drop=True)
+    assert not np.allclose(one[cols].to_numpy(), other[cols].to_numpy(), atol=1e-3)
+
+
+def test_new_series_and_interpolate(fitted):
+    model, df = fitted
+    new = _frame(3, 20, seed=9)
+    new.loc[new.index[::3], "value"] = np.nan
+    filled = model.interpolate(new, n_samples=20)
+    assert len(filled) == len(new)
+    assert filled["value"].notna().all()
+    merged = new.sort_values(["id", "time"]).reset_index(drop=True)
+    observed = merged["value"].notna()
+    assert np.allclose(filled.loc[observed, "value"], merged.loc[observed, "value"])
+
+
+def test_extrapolate_times_and_errors(fitted):
+    model, df = fitted
+    sub = df[df["id"] == "s0"]
+    out = model.extrapolate(sub, horizon=2.0, n_points=4, n_samples=10)
+    last = sub["time"].max()
+    assert np.allclose(out["time"], last + np.array([0.5, 1.0, 1.5, 2.0]))
+    for bad in (-1.0, float("nan"), 0.0):
+        with pytest.raises(DataFrameError, match="horizon"):
+            model.extrapolate(sub, horizon=bad)
+
+
+def test_sample_frame(fitted):
+    model, df = fitted
+    out = model.sample(df[df["id"] == "s0"], times=[1.0, 2.0], n_samples=7)
+    assert list(out.columns) == ["id", "time", "sample", "value", "other"]
+    assert len(out) == 14 and sorted(out["sample"].unique()) == list(range(7))
+
+
+def test_score(fitted):
+    model, df = fitted
+    res = model.score(df[df["id"].isin(["s0", "s1", "s2"])], n_samples=10)
+    assert set(res["mse"]) == {"value", "other", "overall"}
+    assert res["n_observed"] == int(df[df["id"].isin(["s0", "s1", "s2"])][["value", "other"]]
+                                    .notna().to_numpy().sum())
+    assert np.isfinite(res["nll"]) and res["mse"]["value"] >= 0
+
+
+def test_save_load_bit_identical_and_tamper(fitted, tmp_path):
+    model, df = fitted
+    path = model.save(tmp_path / "m")
+    loaded = LatentODE.load(path)
+    sub = df[df["id"].isin(["s0", "s4"])]
+    a = model.predict(sub, times=[0.3, 1.7], n_samples=20)
+    b = loaded.predict(sub, times=[0.3, 1.7], n_samples=20)
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    weights = path / "weights.pt"
+    data = weights.read_bytes()
+    weights.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ModelFileError, match="truncated or modified"):
+        LatentODE.load(path)
+    (path / "config.json").write_text("{not json")
+    with pytest.raises(ModelFileError, match="JSON"):
+        LatentODE.load(path)
+    with pytest.raises(ModelFileError, match="not a saved latentode model"):
+        LatentODE.load(tmp_path / "nowhere")
+
+
+def test_predict_rejects_other_targets_and_bad_quantiles(fitted):
+    model, df = fitted
+    with pytest.raises(DataFrameError):
+        model.predict(df.drop(columns=["other"]))
+    with pytest.raises(DataFrameError):
+        model.predict(df, quantiles=(0.0, 0.5))
+    with pytest.raises(DataFrameError):
+        model.predict(df, quantiles=(1.5,))
+
+
+def test_datetime_times_round_trip():
+    df = _frame(12, 15, seed=3)
+    base = pd.Timestamp("2024-03-01", tz="Europe/Paris")
+    df["time"] = base + pd.to_timedelta(df["time"] * 86400, unit="s")
+    model = LatentODE(latent_dim=3, hidden_dim=8, units=16, max_epochs=1, verbose=False)
+    model.fit(df)
+    out = model.extrapolate(df[df["id"] == "s0"], horizon="2D", n_points=2, n_samples=5)
+    assert isinstance(out["time"].dtype, pd.DatetimeTZDtype)
+    last = df[df["id"] == "s0"]["time"].max()
+    assert (out["time"].iloc[-1] - last) == pd.Timedelta("2D")
+    grid = pd.date_range(base, periods=3, freq="1D")
+    pred = model.predict(df[df["id"] == "s1"], times=grid, n_samples=5)
+    assert (pred["time"].to_numpy() == grid.to_numpy()).all()
+
+
+def test_fit_errors_are_clear():
+    df = _frame(6, 5)
+    model = LatentODE(max_epochs=1, verbose=False)
+    with pytest.raises(DataFrameError, match="nope"):
+        model.fit(df, id_col="nope")
+    dup = pd.concat([df, df.iloc[:1]])
+    with pytest.raises(DataFrameError, match="s0"):
+        model.fit(dup)
+    empty = df.copy()
+    empty.loc[empty["id"] == "s1", ["value", "other"]] = np.nan
+    with pytest.raises(DataFrameError, match="s1"):
+        model.fit(empty)
+    with pytest.raises(DataFrameError):
+        model.fit(df.iloc[:0])
