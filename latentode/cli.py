@@ -61,8 +61,17 @@ def run_demo(
     df = periodic(n_series, 50, 2.0, seed=seed)
     n_train = int(0.8 * n_series)
     train, test = df[df["id"] < n_train], df[df["id"] >= n_train].reset_index(drop=True)
-    model = LatentODE(latent_dim=6, lr=0.03, kl_delay=5, kl_rate=0.95, max_epochs=max_epochs,
-                      min_observed=observed, patience=15, seed=seed, verbose=progress)
+    model = LatentODE(
+        latent_dim=6,
+        lr=0.03,
+        kl_delay=5,
+        kl_rate=0.95,
+        max_epochs=max_epochs,
+        min_observed=observed,
+        patience=15,
+        seed=seed,
+        verbose=progress,
+    )
     start = time.perf_counter()
     model.fit(train)
     seconds = time.perf_counter() - start
@@ -75,8 +84,12 @@ def run_demo(
         "interpolation": (context_i, test),
         "extrapolation": (test[half], test[~half].reset_index(drop=True)),
     }
-    results: dict = {"train_seconds": round(seconds, 1), "epochs": model.n_epochs_,
-                     "n_train_series": n_train, "n_test_series": n_series - n_train}
+    results: dict = {
+        "train_seconds": round(seconds, 1),
+        "epochs": model.n_epochs_,
+        "n_train_series": n_train,
+        "n_test_series": n_series - n_train,
+    }
     for task, (context, query) in tasks.items():
         times = {sid: g["time"].to_numpy() for sid, g in query.groupby("id")}
         pred = model.predict(context, times=times, quantiles=(0.05, 0.95), n_samples=50)
@@ -85,8 +98,9 @@ def run_demo(
         q_sorted = query.sort_values(["id", "time"]).reset_index(drop=True)
         results[task] = {
             "latent_ode": float(np.mean((pred["value"].to_numpy() - truth) ** 2)),
-            "linear_interpolation": float(np.mean(
-                (_naive_frame(context, q_sorted, "linear") - truth) ** 2)),
+            "linear_interpolation": float(
+                np.mean((_naive_frame(context, q_sorted, "linear") - truth) ** 2)
+            ),
             "last_value": float(np.mean((_naive_frame(context, q_sorted, "last") - truth) ** 2)),
             "coverage_90": float(np.mean(inside)),
         }
@@ -101,14 +115,20 @@ def run_demo(
 
 
 def _print_demo(res: dict) -> None:
-    print(f"\nLatent ODE on the periodic set: trained {res['train_seconds']} s "
-          f"({res['epochs']} epochs) on {res['n_train_series']} series\n")
-    print(f"{'test MSE':<16}{'Latent ODE':>12}{'linear interp':>15}{'last value':>12}"
-          f"{'90% band coverage':>20}")
+    print(
+        f"\nLatent ODE on the periodic set: trained {res['train_seconds']} s "
+        f"({res['epochs']} epochs) on {res['n_train_series']} series\n"
+    )
+    print(
+        f"{'test MSE':<16}{'Latent ODE':>12}{'linear interp':>15}{'last value':>12}"
+        f"{'90% band coverage':>20}"
+    )
     for task in ("interpolation", "extrapolation"):
         r = res[task]
-        print(f"{task:<16}{r['latent_ode']:>12.4f}{r['linear_interpolation']:>15.4f}"
-              f"{r['last_value']:>12.4f}{r['coverage_90']:>20.2f}")
+        print(
+            f"{task:<16}{r['latent_ode']:>12.4f}{r['linear_interpolation']:>15.4f}"
+            f"{r['last_value']:>12.4f}{r['coverage_90']:>20.2f}"
+        )
     if res.get("plot"):
         print(f"\nplot of four test series with 90% bands: {res['plot']}")
 
@@ -156,9 +176,14 @@ def _cmd_fit(args: argparse.Namespace) -> None:
 
     df = read_frame(args.data, args.time_col)
     targets = args.target_cols.split(",") if args.target_cols else None
-    model = LatentODE(latent_dim=args.latent_dim, encoder=args.encoder,
-                      max_epochs=args.max_epochs, seed=args.seed, verbose=not args.quiet,
-                      duplicates=args.duplicates)
+    model = LatentODE(
+        latent_dim=args.latent_dim,
+        encoder=args.encoder,
+        max_epochs=args.max_epochs,
+        seed=args.seed,
+        verbose=not args.quiet,
+        duplicates=args.duplicates,
+    )
     model.fit(df, id_col=args.id_col, time_col=args.time_col, target_cols=targets)
     model.save(args.out)
     print(f"fitted on {model.n_series_} series ({model.n_epochs_} epochs); saved to {args.out}")
@@ -176,14 +201,22 @@ def _cmd_predict(args: argparse.Namespace) -> None:
             horizon = float(horizon)
         except ValueError:
             pass
-        out = model.extrapolate(df, horizon=horizon, n_points=args.n_points,
-                                quantiles=quantiles, n_samples=args.n_samples)
+        out = model.extrapolate(
+            df,
+            horizon=horizon,
+            n_points=args.n_points,
+            quantiles=quantiles,
+            n_samples=args.n_samples,
+        )
     elif args.times_file:
         times = read_frame(args.times_file, model.time_col_)
         out = model.predict(df, times=times, quantiles=quantiles, n_samples=args.n_samples)
     elif args.times:
-        times = _floats(args.times) if model.codec_.kind == "numeric" else pd.to_datetime(
-            args.times.split(","), format="ISO8601")
+        times = (
+            _floats(args.times)
+            if model.codec_.kind == "numeric"
+            else pd.to_datetime(args.times.split(","), format="ISO8601")
+        )
         out = model.predict(df, times=times, quantiles=quantiles, n_samples=args.n_samples)
     else:
         out = model.interpolate(df, quantiles=quantiles, n_samples=args.n_samples)
@@ -248,8 +281,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     plot.set_defaults(func=_cmd_plot)
     demo = sub.add_parser("demo", help="train a Latent ODE on the built-in periodic set")
     demo.add_argument("--n-series", type=int, default=400)
-    demo.add_argument("--observed", type=float, default=0.1,
-                      help="fraction of rows the model sees when interpolating")
+    demo.add_argument(
+        "--observed",
+        type=float,
+        default=0.1,
+        help="fraction of rows the model sees when interpolating",
+    )
     demo.add_argument("--max-epochs", type=int, default=40)
     demo.add_argument("--plot", default="latentode-demo.png", help="PNG path ('' for none)")
     demo.add_argument("--seed", type=int, default=0)
@@ -258,9 +295,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "demo":
-        res = run_demo(n_series=args.n_series, observed=args.observed, max_epochs=args.max_epochs,
-                       seed=args.seed, progress=not args.no_progress, threads=args.threads,
-                       plot=args.plot or None)
+        res = run_demo(
+            n_series=args.n_series,
+            observed=args.observed,
+            max_epochs=args.max_epochs,
+            seed=args.seed,
+            progress=not args.no_progress,
+            threads=args.threads,
+            plot=args.plot or None,
+        )
         _print_demo(res)
         if args.json:
             with open(args.json, "w") as f:

@@ -41,7 +41,11 @@ def masked_errors(batch: IrregularBatch, pred: torch.Tensor) -> dict[str, tuple[
     last_obs = torch.where(observed, batch.times, torch.full_like(batch.times, big)).amax(1)
     after = (batch.times > last_obs[:, None]).unsqueeze(-1).to(mask.dtype)
     out = {}
-    for name, m in (("mse", mask), ("mse_interp", mask * (1 - after)), ("mse_extrap", mask * after)):
+    for name, m in (
+        ("mse", mask),
+        ("mse_interp", mask * (1 - after)),
+        ("mse_extrap", mask * after),
+    ):
         n = int(m.sum())
         out[name] = ((se * m).sum() / max(n, 1), n)
     return out
@@ -55,7 +59,9 @@ class _Base(L.LightningModule):
             self.model.set_time_scale(time_offset or 0.0, time_scale)
 
     # device-agnostic batches
-    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
+    def transfer_batch_to_device(
+        self, batch: Any, device: torch.device, dataloader_idx: int
+    ) -> Any:
         if isinstance(batch, IrregularBatch):
             return batch.to(device)
         return super().transfer_batch_to_device(batch, device, dataloader_idx)
@@ -68,7 +74,9 @@ class _Base(L.LightningModule):
     def configure_optimizers(self) -> Any:
         hp = self.hparams
         if hp.optimizer not in _OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {sorted(_OPTIMIZERS)}, got {hp.optimizer!r}.")
+            raise ValueError(
+                f"optimizer must be one of {sorted(_OPTIMIZERS)}, got {hp.optimizer!r}."
+            )
         opt = _OPTIMIZERS[hp.optimizer](self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
         decay, floor = hp.lr_decay, hp.min_lr_ratio
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: max(decay**step, floor))
@@ -77,8 +85,13 @@ class _Base(L.LightningModule):
     def _log_errors(self, stage: str, batch: IrregularBatch, pred: torch.Tensor) -> None:
         for name, (value, n) in masked_errors(batch, pred.detach()).items():
             if n > 0:
-                self.log(f"{stage}_{name}", value, batch_size=n, sync_dist=stage != "train",
-                         prog_bar=name == "mse" and stage == "val")
+                self.log(
+                    f"{stage}_{name}",
+                    value,
+                    batch_size=n,
+                    sync_dist=stage != "train",
+                    prog_bar=name == "mse" and stage == "val",
+                )
 
 
 class LatentODEModule(_Base):
@@ -193,8 +206,9 @@ class RecurrentModule(_Base):
 
     def _eval_step(self, stage: str, batch: IrregularBatch) -> None:
         out = self.model(batch)
-        self.log(f"{stage}_loss", out["loss"], batch_size=batch.batch_size, sync_dist=True,
-                 prog_bar=True)
+        self.log(
+            f"{stage}_loss", out["loss"], batch_size=batch.batch_size, sync_dist=True, prog_bar=True
+        )
         self._log_errors(stage, batch, out["pred"])
 
     def validation_step(self, batch: IrregularBatch, batch_idx: int) -> None:

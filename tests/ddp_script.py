@@ -1,4 +1,4 @@
-"""Run by test_lightning.py in a subprocess: plain Trainer with strategy="ddp" on 2 CPU processes."""
+"""Run by test_lightning.py in a subprocess: a plain Trainer, strategy="ddp", 2 CPU processes."""
 
 import json
 import sys
@@ -18,14 +18,26 @@ if __name__ == "__main__":
     dm = IrregularDataModule(series[:32], series[32:], batch_size=8)
     module = LatentODEModule(1, 3, units=16, enc_units=16, enc_hidden=8)
     trainer = L.Trainer(
-        accelerator="cpu", devices=2, strategy="ddp", max_steps=3, logger=False,
-        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+        accelerator="cpu",
+        devices=2,
+        strategy="ddp",
+        max_steps=3,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
         num_sanity_val_steps=0,
     )
     trainer.fit(module, dm)
     if trainer.global_rank == 0:
         params = torch.cat([p.detach().flatten() for p in module.parameters()])
         with open(out, "w") as f:
-            json.dump({"world_size": trainer.world_size, "global_step": trainer.global_step,
-                       "loss": float(trainer.callback_metrics["train_loss"]),
-                       "param_norm": float(params.norm())}, f)
+            json.dump(
+                {
+                    "world_size": trainer.world_size,
+                    "global_step": trainer.global_step,
+                    "loss": float(trainer.callback_metrics["train_loss"]),
+                    "param_norm": float(params.norm()),
+                },
+                f,
+            )

@@ -9,8 +9,16 @@ from latentode.datasets import periodic
 def test_90_percent_interval_coverage_on_held_out_points():
     df = periodic(300, 50, 2.0, noise_std=0.1, seed=0)  # known noise: 0.1
     train, test = df[df["id"] < 240], df[df["id"] >= 240]
-    model = LatentODE(latent_dim=6, lr=0.03, kl_delay=5, kl_rate=0.95, max_epochs=40,
-                      min_observed=0.2, verbose=False, seed=0)
+    model = LatentODE(
+        latent_dim=6,
+        lr=0.03,
+        kl_delay=5,
+        kl_rate=0.95,
+        max_epochs=40,
+        min_observed=0.2,
+        verbose=False,
+        seed=0,
+    )
     model.fit(train)
     rng = np.random.default_rng(1)
     seen = rng.random(len(test)) < 0.3

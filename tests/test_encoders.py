@@ -22,8 +22,12 @@ ENCODERS = [
 
 
 def _encode(enc, batch):
-    return enc(batch.times.double(), batch.values.double(), batch.obs_mask.double(),
-               batch.times[:, 0].double())
+    return enc(
+        batch.times.double(),
+        batch.values.double(),
+        batch.obs_mask.double(),
+        batch.times[:, 0].double(),
+    )
 
 
 @pytest.mark.parametrize("make", ENCODERS)
@@ -67,13 +71,19 @@ def _reference_backward_odernn(enc, s):
     prev = None
     for i in reversed(rows):
         if prev is not None:
-            h = odeint(lambda tt, y: enc.func(tt, y), h, torch.stack([t[prev], t[i]]),
-                       rtol=1e-10, atol=1e-10)[-1]
+            h = odeint(
+                lambda tt, y: enc.func(tt, y),
+                h,
+                torch.stack([t[prev], t[i]]),
+                rtol=1e-10,
+                atol=1e-10,
+            )[-1]
         h = enc.gru(torch.cat([x[i] * m[i], m[i]])[None], h)
         prev = i
     if t[prev] != t[0]:
-        h = odeint(lambda tt, y: enc.func(tt, y), h, torch.stack([t[prev], t[0]]),
-                   rtol=1e-10, atol=1e-10)[-1]
+        h = odeint(
+            lambda tt, y: enc.func(tt, y), h, torch.stack([t[prev], t[0]]), rtol=1e-10, atol=1e-10
+        )[-1]
     return enc.head(h)
 
 

@@ -21,8 +21,9 @@ def _frame(n=40, points=25, seed=0):
 def fitted():
     torch.manual_seed(0)
     df = _frame()
-    model = LatentODE(latent_dim=4, hidden_dim=8, units=32, max_epochs=4, batch_size=16,
-                      verbose=False, seed=0)
+    model = LatentODE(
+        latent_dim=4, hidden_dim=8, units=32, max_epochs=4, batch_size=16, verbose=False, seed=0
+    )
     return model.fit(df), df
 
 
@@ -43,22 +44,33 @@ def test_predict_shape_columns_and_order(fitted):
     model, df = fitted
     sub = df[df["id"].isin(["s3", "s1"])].sample(frac=1.0, random_state=0)  # unsorted rows
     out = model.predict(sub, times=[0.5, 2.0, 4.0], quantiles=(0.05, 0.5, 0.95), n_samples=30)
-    assert list(out.columns) == ["id", "time", "value", "value_q0.05", "value_q0.5",
-                                 "value_q0.95", "other", "other_q0.05", "other_q0.5",
-                                 "other_q0.95"]
+    assert list(out.columns) == [
+        "id",
+        "time",
+        "value",
+        "value_q0.05",
+        "value_q0.5",
+        "value_q0.95",
+        "other",
+        "other_q0.05",
+        "other_q0.5",
+        "other_q0.95",
+    ]
     assert out["id"].tolist() == ["s1"] * 3 + ["s3"] * 3
     assert out["time"].tolist() == [0.5, 2.0, 4.0] * 2
     assert (out["value_q0.05"] <= out["value_q0.95"]).all()
-    by_dict = model.predict(sub, times={"s1": [1.0], "s3": [2.0, 3.0]}, quantiles=None,
-                            n_samples=10)
+    by_dict = model.predict(
+        sub, times={"s1": [1.0], "s3": [2.0, 3.0]}, quantiles=None, n_samples=10
+    )
     assert by_dict.shape == (3, 4)
 
 
 def test_batch_does_not_change_a_series_prediction(fitted):
     model, df = fitted
     one = model.predict(df[df["id"] == "s2"], times=[1.0, 3.0], n_samples=20)
-    many = model.predict(df[df["id"].isin(["s2", "s5", "s7", "s0"])], times=[1.0, 3.0],
-                         n_samples=20)
+    many = model.predict(
+        df[df["id"].isin(["s2", "s5", "s7", "s0"])], times=[1.0, 3.0], n_samples=20
+    )
     same = many[many["id"] == "s2"].reset_index(drop=True)
     cols = [c for c in one.columns if c not in ("id", "time")]
     assert np.allclose(one[cols].to_numpy(), same[cols].to_numpy(), atol=1e-3)
@@ -100,8 +112,9 @@ def test_score(fitted):
     model, df = fitted
     res = model.score(df[df["id"].isin(["s0", "s1", "s2"])], n_samples=10)
     assert set(res["mse"]) == {"value", "other", "overall"}
-    assert res["n_observed"] == int(df[df["id"].isin(["s0", "s1", "s2"])][["value", "other"]]
-                                    .notna().to_numpy().sum())
+    assert res["n_observed"] == int(
+        df[df["id"].isin(["s0", "s1", "s2"])][["value", "other"]].notna().to_numpy().sum()
+    )
     assert np.isfinite(res["nll"]) and res["mse"]["value"] >= 0
 
 

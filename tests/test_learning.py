@@ -21,9 +21,15 @@ def test_latent_ode_beats_linear_interpolation(tmp_path):
     test = subsample_observed(series[320:], 0.1, seed=2)
     dm = IrregularDataModule(train, batch_size=50, seed=0)
     module = LatentODEModule(1, 6, lr=0.03, kl_delay=5, kl_rate=0.95)
-    trainer = L.Trainer(max_steps=300, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False,
-                        default_root_dir=tmp_path, limit_val_batches=0)
+    trainer = L.Trainer(
+        max_steps=300,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+        limit_val_batches=0,
+    )
     trainer.fit(module, dm)
     batch = collate(test)
     module.eval()
@@ -32,7 +38,9 @@ def test_latent_ode_beats_linear_interpolation(tmp_path):
     model_mse = float(masked_errors(batch, pred)["mse"][0])
     linear_mse = float(masked_errors(batch, linear_interpolation(batch))["mse"][0])
     locf_mse = float(masked_errors(batch, last_value(batch))["mse"][0])
-    print(f"\ninterpolation test MSE: latent ODE {model_mse:.4f}, linear {linear_mse:.4f}, "
-          f"last value {locf_mse:.4f}")
+    print(
+        f"\ninterpolation test MSE: latent ODE {model_mse:.4f}, linear {linear_mse:.4f}, "
+        f"last value {locf_mse:.4f}"
+    )
     assert model_mse < linear_mse
     assert model_mse < locf_mse

@@ -22,8 +22,12 @@ def _dm(n=40):
 
 
 def _trainer(tmp_path, **kw):
-    base = dict(logger=False, enable_progress_bar=False, enable_model_summary=False,
-                default_root_dir=tmp_path)
+    base = dict(
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+    )
     base.update(kw)
     return L.Trainer(**base)
 
@@ -31,8 +35,14 @@ def _trainer(tmp_path, **kw):
 def test_ddp_two_cpu_processes(tmp_path):
     out = tmp_path / "ddp.json"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, str(ROOT / "tests" / "ddp_script.py"), str(out)],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "ddp_script.py"), str(out)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     res = json.loads(out.read_text())
     assert res["world_size"] == 2 and res["global_step"] == 3
@@ -43,8 +53,9 @@ def test_checkpoint_resume_continues(tmp_path):
     L.seed_everything(0)
     dm = _dm()
     module = LatentODEModule(1, 3, units=16, enc_units=16, enc_hidden=8)
-    ckpt = ModelCheckpoint(dirpath=tmp_path / "ckpt", save_last=True, every_n_epochs=1,
-                           save_top_k=-1)
+    ckpt = ModelCheckpoint(
+        dirpath=tmp_path / "ckpt", save_last=True, every_n_epochs=1, save_top_k=-1
+    )
     trainer = _trainer(tmp_path, max_epochs=2, callbacks=[ckpt], enable_checkpointing=True)
     trainer.fit(module, dm)
     first = tmp_path / "ckpt" / "epoch=0-step=4.ckpt"

@@ -43,8 +43,16 @@ def test_times_rescaled_so_scale_is_irrelevant():
     b1 = collate(series, dtype=torch.float64)
     mean1, _ = model.encode(b1)
     p1 = model.readout(model.latent_trajectory(mean1[None], b1))
-    scaled = [Series(times=s.times * 1e5 + 3e5, values=s.values, mask=s.mask,
-                     obs_mask=s.obs_mask, target_mask=s.target_mask) for s in series]
+    scaled = [
+        Series(
+            times=s.times * 1e5 + 3e5,
+            values=s.values,
+            mask=s.mask,
+            obs_mask=s.obs_mask,
+            target_mask=s.target_mask,
+        )
+        for s in series
+    ]
     model.set_time_scale(3e5, 5e5)
     b2 = collate(scaled, dtype=torch.float64)
     mean2, _ = model.encode(b2)
@@ -54,13 +62,21 @@ def test_times_rescaled_so_scale_is_irrelevant():
 
 def test_training_with_times_times_1e5_stays_finite(tmp_path):
     L.seed_everything(0)
-    series = [Series(times=s.times * 1e5, values=s.values, mask=s.mask, obs_mask=s.obs_mask)
-              for s in _batch(40, seed=1)]
+    series = [
+        Series(times=s.times * 1e5, values=s.values, mask=s.mask, obs_mask=s.obs_mask)
+        for s in _batch(40, seed=1)
+    ]
     dm = IrregularDataModule(series, series[:10], batch_size=20)
     module = LatentODEModule(1, 4, units=16, enc_units=16, kl_delay=0)
-    trainer = L.Trainer(max_steps=4, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False,
-                        default_root_dir=tmp_path, val_check_interval=2)
+    trainer = L.Trainer(
+        max_steps=4,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=tmp_path,
+        val_check_interval=2,
+    )
     trainer.fit(module, dm)
     assert float(module.model.time_scale) > 1e5
     metrics = trainer.callback_metrics

@@ -15,7 +15,9 @@ def _problem(b=5, n=7, seed=0):
     z0 = torch.randn(b, 2, generator=g, dtype=torch.float64)
     t0 = torch.rand(b, generator=g, dtype=torch.float64) * 3 - 1
     span = torch.rand(b, 1, generator=g, dtype=torch.float64) * 2 + 0.1
-    times = t0[:, None] + torch.sort(torch.rand(b, n, generator=g, dtype=torch.float64), 1)[0] * span
+    times = (
+        t0[:, None] + torch.sort(torch.rand(b, n, generator=g, dtype=torch.float64), 1)[0] * span
+    )
     times[:, 0] = t0
     return z0, t0, times
 
@@ -117,8 +119,16 @@ def test_evolve_backward_and_forward_per_row(method):
     g = torch.Generator().manual_seed(0)
     h = torch.randn(4, 2, generator=g, dtype=torch.float64)
     dt = torch.tensor([0.0, -0.3, 0.7, -1.9], dtype=torch.float64)
-    out = evolve(LinearField(A), h, torch.zeros(4, dtype=torch.float64), dt,
-                 method=method, max_step=0.01, rtol=1e-9, atol=1e-10)
+    out = evolve(
+        LinearField(A),
+        h,
+        torch.zeros(4, dtype=torch.float64),
+        dt,
+        method=method,
+        max_step=0.01,
+        rtol=1e-9,
+        atol=1e-10,
+    )
     ref = expm_solution(A, h, dt[:, None])[:, 0]
     assert torch.equal(out[0], h[0])  # dt == 0 leaves the row untouched
     assert (out - ref).abs().max() < 1e-7

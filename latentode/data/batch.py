@@ -153,9 +153,7 @@ class IrregularBatch:
         return IrregularBatch(**out)
 
 
-def collate(
-    series: Sequence[Series], dtype: torch.dtype = torch.float32
-) -> IrregularBatch:
+def collate(series: Sequence[Series], dtype: torch.dtype = torch.float32) -> IrregularBatch:
     """Pad a list of :class:`Series` into an :class:`IrregularBatch`.
 
     Points are sorted by time within each series; padding repeats the last time,

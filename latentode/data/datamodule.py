@@ -49,7 +49,10 @@ class IrregularDataModule(L.LightningDataModule):
         self.train_set, self.val_set = list(train), list(val or [])
         self.test_set, self.predict_set = list(test or []), list(predict or [])
         self.batch_size, self.num_workers, self.seed, self.dtype = (
-            batch_size, num_workers, seed, dtype
+            batch_size,
+            num_workers,
+            seed,
+            dtype,
         )
         self.time_offset, self.time_scale = fit_time_scale(self.train_set)
         self.n_features = self.train_set[0].n_features
@@ -66,7 +69,10 @@ class IrregularDataModule(L.LightningDataModule):
     def _loader(self, data: list[Series], shuffle: bool) -> DataLoader:
         gen = torch.Generator().manual_seed(self.seed) if shuffle else None
         return DataLoader(
-            data, batch_size=self.batch_size, shuffle=shuffle, generator=gen,
+            data,
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            generator=gen,
             collate_fn=self._collate_train if shuffle else self._collate,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,

@@ -73,11 +73,15 @@ class RandomObservation:
     ) -> None:
         lo, hi = fraction_range
         if not 0 < lo <= hi <= 1:
-            raise ValueError(f"fraction_range must satisfy 0 < lo <= hi <= 1, got {fraction_range}.")
+            raise ValueError(
+                f"fraction_range must satisfy 0 < lo <= hi <= 1, got {fraction_range}."
+            )
         if not 0 <= extrapolate_prob <= 1:
             raise ValueError(f"extrapolate_prob must be in [0, 1], got {extrapolate_prob}.")
         self.fraction_range, self.extrapolate_prob, self.cut_range = (
-            fraction_range, extrapolate_prob, cut_range
+            fraction_range,
+            extrapolate_prob,
+            cut_range,
         )
         self.rng = np.random.default_rng(seed)
 

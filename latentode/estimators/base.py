@@ -91,15 +91,21 @@ class LightningEstimator(BaseEstimator):
         kwargs.update(self.trainer_kwargs or {})
         return L.Trainer(**kwargs)
 
-    def _train(self, module: L.LightningModule, datamodule: L.LightningDataModule,
-               has_val: bool) -> None:
+    def _train(
+        self, module: L.LightningModule, datamodule: L.LightningDataModule, has_val: bool
+    ) -> None:
         """Fit with early stopping on ``val_loss`` and restore the best weights."""
         callbacks: list = []
         with tempfile.TemporaryDirectory(prefix="latentode-") as root:
             ckpt = None
             if has_val:
-                ckpt = ModelCheckpoint(dirpath=root, monitor="val_loss", mode="min",
-                                       save_top_k=1, save_weights_only=True)
+                ckpt = ModelCheckpoint(
+                    dirpath=root,
+                    monitor="val_loss",
+                    mode="min",
+                    save_top_k=1,
+                    save_weights_only=True,
+                )
                 callbacks.append(ckpt)
                 if self.early_stopping:
                     callbacks.append(EarlyStopping("val_loss", patience=self.patience))
@@ -159,7 +165,9 @@ class LightningEstimator(BaseEstimator):
         try:
             config = json.loads(cfg_path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            raise ModelFileError(f"{cfg_path} is not valid JSON ({err}); the file is damaged.")
+            raise ModelFileError(
+                f"{cfg_path} is not valid JSON ({err}); the file is damaged."
+            ) from None
         if not isinstance(config, dict) or config.get("format") != FORMAT:
             raise ModelFileError(f"{cfg_path} is not a latentode estimator config.")
         if config.get("estimator") != cls.__name__:

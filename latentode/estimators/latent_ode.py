@@ -145,8 +145,12 @@ class LatentODE(LightningEstimator):
             units=self.units,
             depth=self.depth,
             obs_std=self.obs_std,
-            solver={"method": self.solver, "rtol": self.rtol, "atol": self.atol,
-                    "grid_step": self.grid_step},
+            solver={
+                "method": self.solver,
+                "rtol": self.rtol,
+                "atol": self.atol,
+                "grid_step": self.grid_step,
+            },
         )
 
     def _check_params(self) -> None:
@@ -175,14 +179,18 @@ class LatentODE(LightningEstimator):
         order = rng.permutation(n)
         val = [series[i] for i in order[:n_val]]
         train = [series[i] for i in order[n_val:]]
-        masks = dict(fraction_range=(self.min_observed, 1.0),
-                     extrapolate_prob=self.extrapolate_prob)
+        masks = dict(
+            fraction_range=(self.min_observed, 1.0), extrapolate_prob=self.extrapolate_prob
+        )
         val = RandomObservation(**masks, seed=self.seed + 1)(val)
         offset, scale = fit_time_scale(train)
         L.seed_everything(self.seed, verbose=False)
         module = LatentODEModule(**self._module_hparams(len(targets), offset, scale))
         dm = IrregularDataModule(
-            train, val, batch_size=min(self.batch_size, len(train)), seed=self.seed,
+            train,
+            val,
+            batch_size=min(self.batch_size, len(train)),
+            seed=self.seed,
             train_transform=RandomObservation(**masks, seed=self.seed),
         )
         self.id_col_, self.time_col_, self.target_cols_ = id_col, time_col, list(targets)
@@ -195,9 +203,12 @@ class LatentODE(LightningEstimator):
     # ----------------------------------------------------------- persistence
     def _fitted_state(self) -> dict:
         return {
-            "id_col": self.id_col_, "time_col": self.time_col_,
-            "target_cols": self.target_cols_, "codec": self.codec_.to_dict(),
-            "scaler": scaler_to_dict(self.scaler_), "n_series": self.n_series_,
+            "id_col": self.id_col_,
+            "time_col": self.time_col_,
+            "target_cols": self.target_cols_,
+            "codec": self.codec_.to_dict(),
+            "scaler": scaler_to_dict(self.scaler_),
+            "n_series": self.n_series_,
             "module_hparams": dict(self.module_.hparams),
         }
 
@@ -213,11 +224,17 @@ class LatentODE(LightningEstimator):
     def _context(self, df: pd.DataFrame) -> tuple[pd.DataFrame, list[Series]]:
         self._check_fitted()
         clean, _ = check_frame(
-            df, self.id_col_, self.time_col_, self.target_cols_, duplicates=self.duplicates,
-            codec=self.codec_, fit_targets=self.target_cols_,
+            df,
+            self.id_col_,
+            self.time_col_,
+            self.target_cols_,
+            duplicates=self.duplicates,
+            codec=self.codec_,
+            fit_targets=self.target_cols_,
         )
-        series = frame_to_series(clean, self.id_col_, self.time_col_, self.target_cols_,
-                                 self.codec_, self.scaler_)
+        series = frame_to_series(
+            clean, self.id_col_, self.time_col_, self.target_cols_, self.codec_, self.scaler_
+        )
         return clean, series
 
     def _with_queries(
@@ -264,23 +281,32 @@ class LatentODE(LightningEstimator):
         return samples + rng.standard_normal(samples.shape) * std
 
     def _predict_at(
-        self, series: list[Series], queries: dict[Any, np.ndarray], quantiles: Sequence[float],
+        self,
+        series: list[Series],
+        queries: dict[Any, np.ndarray],
+        quantiles: Sequence[float],
         n_samples: int,
     ) -> pd.DataFrame:
         full, where = self._with_queries(series, queries)
         samples = self._samples(full, n_samples)
         means, qs = [], {q: [] for q in quantiles}
-        for smp, idx, s in zip(samples, where, series):
+        for smp, idx, s in zip(samples, where, series, strict=True):
             smp = smp[:, idx]
             means.append(smp.mean(0))
             if quantiles:
                 noisy = self._noisy(smp, self._rng(s.id))
-                for q, v in zip(quantiles, np.quantile(noisy, quantiles, axis=0)):
+                for q, v in zip(quantiles, np.quantile(noisy, quantiles, axis=0), strict=True):
                     qs[q].append(v)
         return predictions_frame(
-            [s.id for s in series], [queries.get(s.id, np.zeros(0)) for s in series], means,
-            qs if quantiles else None, id_col=self.id_col_, time_col=self.time_col_,
-            target_cols=self.target_cols_, codec=self.codec_, scaler=self.scaler_,
+            [s.id for s in series],
+            [queries.get(s.id, np.zeros(0)) for s in series],
+            means,
+            qs if quantiles else None,
+            id_col=self.id_col_,
+            time_col=self.time_col_,
+            target_cols=self.target_cols_,
+            codec=self.codec_,
+            scaler=self.scaler_,
         )
 
     @staticmethod
@@ -315,8 +341,9 @@ class LatentODE(LightningEstimator):
         if times is None:
             queries = {s.id: s.times for s in series}
         else:
-            queries = query_times(times, ids, self.codec_, id_col=self.id_col_,
-                                  time_col=self.time_col_)
+            queries = query_times(
+                times, ids, self.codec_, id_col=self.id_col_, time_col=self.time_col_
+            )
         return self._predict_at(series, queries, qs, n_samples)
 
     def interpolate(
@@ -384,18 +411,20 @@ class LatentODE(LightningEstimator):
         if times is None:
             queries = {s.id: s.times for s in series}
         else:
-            queries = query_times(times, ids, self.codec_, id_col=self.id_col_,
-                                  time_col=self.time_col_)
+            queries = query_times(
+                times, ids, self.codec_, id_col=self.id_col_, time_col=self.time_col_
+            )
         full, where = self._with_queries(series, queries)
         frames = []
-        for smp, idx, s in zip(self._samples(full, n_samples), where, series):
+        for smp, idx, s in zip(self._samples(full, n_samples), where, series, strict=True):
             noisy = self._noisy(smp[:, idx], self._rng(s.id))
             k, n, d = noisy.shape
             values = self.scaler_.inverse_transform(noisy.reshape(k * n, d))
             times_k = self.codec_.decode(np.tile(queries[s.id], k))
             frame = pd.DataFrame({self.id_col_: [s.id] * (k * n)})
-            frame[self.time_col_] = (times_k.reset_index(drop=True)
-                                     if isinstance(times_k, pd.Series) else times_k)
+            frame[self.time_col_] = (
+                times_k.reset_index(drop=True) if isinstance(times_k, pd.Series) else times_k
+            )
             frame["sample"] = np.repeat(np.arange(k), n)
             for j, c in enumerate(self.target_cols_):
                 frame[c] = values[:, j]
@@ -433,8 +462,9 @@ class LatentODE(LightningEstimator):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
             for i in range(0, len(series), _CHUNK):
-                total += float(model.log_marginal(collate(series[i : i + _CHUNK]), n_samples)
-                               .double().sum())
+                total += float(
+                    model.log_marginal(collate(series[i : i + _CHUNK]), n_samples).double().sum()
+                )
         n_obs = int(obs.sum())
         log_jac = float((obs * np.log(scale)).sum())
         res["nll"] = -(total - log_jac) / n_obs
@@ -481,8 +511,14 @@ class LatentODE(LightningEstimator):
             rows = clean[clean[self.id_col_] == sid]
             for j, c in enumerate(self.target_cols_):
                 ax = axes[j, 0]
-                ax.fill_between(p[self.time_col_], p[f"{c}_q{lo:g}"], p[f"{c}_q{hi:g}"],
-                                color=color, alpha=0.2, linewidth=0)
+                ax.fill_between(
+                    p[self.time_col_],
+                    p[f"{c}_q{lo:g}"],
+                    p[f"{c}_q{hi:g}"],
+                    color=color,
+                    alpha=0.2,
+                    linewidth=0,
+                )
                 ax.plot(p[self.time_col_], p[c], color=color, label=str(sid))
                 ax.scatter(rows[self.time_col_], rows[c], color=color, s=12, zorder=3)
                 ax.set_ylabel(str(c))

@@ -70,10 +70,18 @@ class RecurrentModel(TimeScaled):
         for j in range(n):
             if self.ode:
                 if j > 0:
-                    h = evolve(self.func, h, t[:, j - 1], t[:, j] - t[:, j - 1],
-                               method=self.method, max_step=self.max_step)
+                    h = evolve(
+                        self.func,
+                        h,
+                        t[:, j - 1],
+                        t[:, j] - t[:, j - 1],
+                        method=self.method,
+                        max_step=self.max_step,
+                    )
                 preds.append(self.readout(h))
-                inp = torch.cat([batch.values[:, j] * batch.obs_mask[:, j], batch.obs_mask[:, j]], -1)
+                inp = torch.cat(
+                    [batch.values[:, j] * batch.obs_mask[:, j], batch.obs_mask[:, j]], -1
+                )
             else:
                 gap = (t[:, j] - last_obs)[:, None]
                 preds.append(self.readout(torch.cat([h, gap], -1)))

@@ -65,8 +65,13 @@ class LatentODEModel(TimeScaled):
         self.input_dim, self.latent_dim = input_dim, latent_dim
         if encoder == "odernn":
             self.encoder: nn.Module = ODERNNEncoder(
-                input_dim, latent_dim, enc_hidden, enc_units, enc_depth,
-                method=encoder_method, max_step=encoder_max_step,
+                input_dim,
+                latent_dim,
+                enc_hidden,
+                enc_units,
+                enc_depth,
+                method=encoder_method,
+                max_step=encoder_max_step,
             )
         elif encoder == "rnn":
             self.encoder = RNNEncoder(input_dim, latent_dim, enc_hidden, enc_units)

@@ -25,7 +25,9 @@ class TimeScaled(nn.Module):
 
     def set_time_scale(self, offset: float, scale: float) -> None:
         if not (math.isfinite(offset) and math.isfinite(scale) and scale > 0):
-            raise ValueError(f"time scale must be finite and positive, got {scale} (offset {offset}).")
+            raise ValueError(
+                f"time scale must be finite and positive, got {scale} (offset {offset})."
+            )
         self.time_offset.fill_(float(offset))
         self.time_scale.fill_(float(scale))
         self.time_fitted.fill_(True)

@@ -15,8 +15,24 @@ from .odefunc import ODEFunc
 from .solve import SolverConfig, evolve, hermite_interpolate, solve_at_times
 
 __all__ = [
-    "KLSchedule", "elbo", "iwae", "mc_elbo", "GRUDecoder", "ODEDecoder", "Readout",
-    "ODERNNEncoder", "RNNEncoder", "GaussianLikelihood", "bernoulli_log_likelihood",
-    "categorical_log_likelihood", "gaussian_kl", "gaussian_log_likelihood", "normal_log_prob",
-    "ODEFunc", "SolverConfig", "evolve", "hermite_interpolate", "solve_at_times",
+    "KLSchedule",
+    "elbo",
+    "iwae",
+    "mc_elbo",
+    "GRUDecoder",
+    "ODEDecoder",
+    "Readout",
+    "ODERNNEncoder",
+    "RNNEncoder",
+    "GaussianLikelihood",
+    "bernoulli_log_likelihood",
+    "categorical_log_likelihood",
+    "gaussian_kl",
+    "gaussian_log_likelihood",
+    "normal_log_prob",
+    "ODEFunc",
+    "SolverConfig",
+    "evolve",
+    "hermite_interpolate",
+    "solve_at_times",
 ]

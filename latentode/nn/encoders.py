@@ -140,8 +140,14 @@ class RNNEncoder(nn.Module):
     """
 
     def __init__(
-        self, input_dim: int, latent_dim: int, hidden_dim: int = 20, units: int = 100,
-        depth: int = 1, *, reverse: bool = True,
+        self,
+        input_dim: int,
+        latent_dim: int,
+        hidden_dim: int = 20,
+        units: int = 100,
+        depth: int = 1,
+        *,
+        reverse: bool = True,
     ) -> None:
         super().__init__()
         self.input_dim, self.latent_dim, self.hidden_dim = input_dim, latent_dim, hidden_dim

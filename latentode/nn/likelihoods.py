@@ -83,7 +83,9 @@ class GaussianLikelihood(nn.Module):
             return self.fixed_std
         return F.softplus(self.raw_std) + self.min_std
 
-    def log_prob(self, values: torch.Tensor, mean: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def log_prob(
+        self, values: torch.Tensor, mean: torch.Tensor, mask: torch.Tensor
+    ) -> torch.Tensor:
         """See :func:`gaussian_log_likelihood`; returns ``(..., B)``."""
         return gaussian_log_likelihood(values, mean, self.std(), mask)
 
@@ -104,7 +106,8 @@ def bernoulli_log_likelihood(
     labels = labels.to(logits.dtype)
     mask = torch.ones_like(labels) if mask is None else mask.to(logits.dtype)
     lp = -F.binary_cross_entropy_with_logits(
-        logits, torch.where(mask > 0, labels, torch.zeros_like(labels)).expand_as(logits),
+        logits,
+        torch.where(mask > 0, labels, torch.zeros_like(labels)).expand_as(logits),
         reduction="none",
     )
     lp = lp * mask
