@@ -6,7 +6,7 @@ drawn uniformly from ``[0, 1]`` and starts at ``t0 = 0``. Two parts are timed:
 * decoder: ``z(t)`` from ``z0 (B, L)`` at each series' own times.
 
   - per-sample: :func:`latentode.nn.solve.solve_at_times` (dopri5, rtol 1e-3,
-    atol 1e-4, grid_step 0.02, the :class:`~latentode.nn.solve.SolverConfig` defaults).
+    atol 1e-4, grid_step 0.05, the :class:`~latentode.nn.solve.SolverConfig` defaults).
   - union: one ``torchdiffeq.odeint(dopri5, rtol 1e-3, atol 1e-4)`` over the sorted
     union of the batch's times (``0`` first), output ``(U, B, L)``, then each series'
     own times gathered from it.
@@ -395,7 +395,7 @@ def main(argv: list[str] | None = None) -> None:
         "(estimates are rough: measured peaks ran up to 3x above them)",
     )
     parser.add_argument(
-        "--enc-max-step", type=float, default=0.05, help="rk4 max step of the per-sample encoder"
+        "--enc-max-step", type=float, default=0.25, help="rk4 max step of the per-sample encoder"
     )
     parser.add_argument(
         "--weight-std",
@@ -482,7 +482,7 @@ def main(argv: list[str] | None = None) -> None:
         "units": UNITS,
         "input_dim": INPUT_DIM,
         "enc_hidden": ENC_HIDDEN,
-        "decoder_solver": {"method": "dopri5", "rtol": RTOL, "atol": ATOL, "grid_step": 0.02},
+        "decoder_solver": {"method": "dopri5", "rtol": RTOL, "atol": ATOL, "grid_step": SolverConfig().grid_step},
         "encoder_per_sample": {"method": "rk4", "max_step": args.enc_max_step},
         "encoder_union": {"method": "euler", "min_step": "span / 50"},
         "truth": {"method": "dopri5", "rtol": TRUTH_TOL, "atol": TRUTH_TOL, "dtype": "float64"},

@@ -1,4 +1,9 @@
-"""Predictive intervals mean what they say: 90% bands cover about 90% of held-out points."""
+"""Predictive intervals mean what they say: 90% bands cover about 90% of held-out points.
+
+Trained on the ELBO with one z0 sample. Measured here: that gives 0.96 coverage at 40
+epochs; the IWAE objective (K=3) over-covers (0.985 at 40 epochs, 0.977 at 80), because
+its q(z0) is a broad proposal and the bands take z0 draws from q without importance weights.
+"""
 
 import numpy as np
 

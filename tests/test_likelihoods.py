@@ -121,3 +121,23 @@ def test_bernoulli_and_categorical_against_torch():
             if clabels[b, n] >= 0:
                 hand[b] += lp[b, n, clabels[b, n]]
     assert torch.allclose(categorical_log_likelihood(clogits, clabels), hand, atol=1e-6)
+
+
+def test_label_heads_shapes_and_log_probs():
+    from latentode.nn.likelihoods import BernoulliHead, CategoricalHead
+
+    z = torch.randn(3, 4, 5)  # (K, B, L)
+    b = BernoulliHead(5, units=8)
+    labels = torch.tensor([1.0, 0.0, 1.0, 1.0])
+    lp = b.log_prob(z, labels)
+    assert lp.shape == (3, 4)
+    ref = torch.distributions.Bernoulli(logits=b(z)).log_prob(labels.expand(3, 4))
+    assert torch.allclose(lp, ref, atol=1e-6)
+    c = CategoricalHead(5, 3, units=8)
+    zt = torch.randn(4, 6, 5)  # per-time-point (B, N, L)
+    lab = torch.randint(0, 3, (4, 6))
+    lab[0, 0] = -1
+    lp = c.log_prob(zt, lab)
+    logp = torch.log_softmax(c(zt), -1).gather(-1, lab.clamp_min(0)[..., None])[..., 0]
+    logp[0, 0] = 0.0
+    assert torch.allclose(lp, logp.sum(-1), atol=1e-6)

@@ -3,7 +3,10 @@
 from .bounds import KLSchedule, elbo, iwae, mc_elbo
 from .decoders import GRUDecoder, ODEDecoder, Readout
 from .encoders import ODERNNEncoder, RNNEncoder
+from .intensity import AugmentedField, IntensityHead, poisson_process_log_likelihood
 from .likelihoods import (
+    BernoulliHead,
+    CategoricalHead,
     GaussianLikelihood,
     bernoulli_log_likelihood,
     categorical_log_likelihood,
@@ -30,6 +33,11 @@ __all__ = [
     "gaussian_kl",
     "gaussian_log_likelihood",
     "normal_log_prob",
+    "BernoulliHead",
+    "CategoricalHead",
+    "AugmentedField",
+    "IntensityHead",
+    "poisson_process_log_likelihood",
     "ODEFunc",
     "SolverConfig",
     "evolve",

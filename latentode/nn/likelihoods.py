@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .mlp import mlp
+
 __all__ = [
     "gaussian_log_likelihood",
     "GaussianLikelihood",
@@ -20,6 +22,8 @@ __all__ = [
     "categorical_log_likelihood",
     "normal_log_prob",
     "gaussian_kl",
+    "BernoulliHead",
+    "CategoricalHead",
 ]
 
 _LOG_2PI = math.log(2 * math.pi)
@@ -162,3 +166,42 @@ def gaussian_kl(
     var_ratio = (std / prior_std) ** 2
     diff = (mean - prior_mean) / prior_std
     return 0.5 * (var_ratio + diff * diff - 1.0 - torch.log(var_ratio)).sum(-1)
+
+
+class BernoulliHead(nn.Module):
+    """Binary label head: ``logits = MLP(z)``; ``log_prob`` as :func:`bernoulli_log_likelihood`.
+
+    ``forward(z (..., L)) -> logits (...)``.
+    """
+
+    def __init__(self, latent_dim: int, units: int = 100, depth: int = 1) -> None:
+        super().__init__()
+        self.net = mlp(latent_dim, 1, units, depth, "relu")
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z).squeeze(-1)
+
+    def log_prob(
+        self, z: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        return bernoulli_log_likelihood(self(z), labels, mask)
+
+
+class CategoricalHead(nn.Module):
+    """Class label head: ``logits = MLP(z)`` over ``n_classes``; ``log_prob`` as
+    :func:`categorical_log_likelihood` (negative labels are not scored).
+
+    ``forward(z (..., L)) -> logits (..., n_classes)``.
+    """
+
+    def __init__(self, latent_dim: int, n_classes: int, units: int = 100, depth: int = 1) -> None:
+        super().__init__()
+        self.net = mlp(latent_dim, n_classes, units, depth, "relu")
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+    def log_prob(
+        self, z: torch.Tensor, labels: torch.Tensor, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        return categorical_log_likelihood(self(z), labels, mask)
