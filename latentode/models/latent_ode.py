@@ -135,12 +135,7 @@ class LatentODEModel(TimeScaled):
         """
         if objective not in ("iwae", "elbo"):
             raise ValueError(f"objective must be 'iwae' or 'elbo', got {objective!r}.")
-        mean, std = self.encode(batch)
-        z0 = self.sample_z0(mean, std, n_samples)
-        samples = self.readout(self.latent_trajectory(z0, batch))
-        log_px = self.likelihood.log_prob(batch.values, samples, batch.target_mask)
-        log_pz = normal_log_prob(z0, torch.zeros_like(z0), torch.ones_like(z0))
-        log_qz = normal_log_prob(z0, mean, std)
+        mean, std, samples, log_px, log_pz, log_qz = self._importance_terms(batch, n_samples)
         kl = gaussian_kl(mean, std)
         if objective == "iwae":
             train_bound = iwae(log_px, log_pz, log_qz, kl_weight)
@@ -156,12 +151,18 @@ class LatentODEModel(TimeScaled):
             "samples": samples,
         }
 
-    @torch.no_grad()
-    def log_marginal(self, batch: IrregularBatch, n_samples: int = 100) -> torch.Tensor:
-        """Importance-sampled estimate of log p(x) per series, ``(B,)`` (IWAE, K samples)."""
+    def _importance_terms(self, batch: IrregularBatch, n_samples: int) -> tuple:
+        """``mean, std (B, L)``, ``samples (K, B, N, D)`` and ``log p(x|z), log p(z),
+        log q(z)``, each ``(K, B)``, for K reparameterized draws of z0."""
         mean, std = self.encode(batch)
         z0 = self.sample_z0(mean, std, n_samples)
         samples = self.readout(self.latent_trajectory(z0, batch))
         log_px = self.likelihood.log_prob(batch.values, samples, batch.target_mask)
         log_pz = normal_log_prob(z0, torch.zeros_like(z0), torch.ones_like(z0))
-        return iwae(log_px, log_pz, normal_log_prob(z0, mean, std))
+        return mean, std, samples, log_px, log_pz, normal_log_prob(z0, mean, std)
+
+    @torch.no_grad()
+    def log_marginal(self, batch: IrregularBatch, n_samples: int = 100) -> torch.Tensor:
+        """Importance-sampled estimate of log p(x) per series, ``(B,)`` (IWAE, K samples)."""
+        _, _, _, log_px, log_pz, log_qz = self._importance_terms(batch, n_samples)
+        return iwae(log_px, log_pz, log_qz)
