@@ -6,7 +6,7 @@ drawn uniformly from ``[0, 1]`` and starts at ``t0 = 0``. Two parts are timed:
 * decoder: ``z(t)`` from ``z0 (B, L)`` at each series' own times.
 
   - per-sample: :func:`latentode.nn.solve.solve_at_times` (dopri5, rtol 1e-3,
-    atol 1e-4, grid_step 0.05, the :class:`~latentode.nn.solve.SolverConfig` defaults).
+    atol 1e-4, grid_step 0.02 by default, see ``--grid-step``).
   - union: one ``torchdiffeq.odeint(dopri5, rtol 1e-3, atol 1e-4)`` over the sorted
     union of the batch's times (``0`` first), output ``(U, B, L)``, then each series'
     own times gathered from it.
@@ -73,6 +73,9 @@ from torchdiffeq import odeint
 from latentode.nn.encoders import ODERNNEncoder
 from latentode.nn.odefunc import ODEFunc
 from latentode.nn.solve import SolverConfig, solve_at_times
+
+#: decoder output-grid spacing used for the recorded table (times span [0, 1] here)
+GRID_STEP = 0.02
 
 LATENT = 16
 UNITS = 100
@@ -155,7 +158,7 @@ def union_stack_decoder(func: nn.Module, z0: torch.Tensor, times: torch.Tensor) 
 
 
 def per_sample_decoder(func: nn.Module, z0: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
-    config = SolverConfig(method="dopri5", rtol=RTOL, atol=ATOL)
+    config = SolverConfig(method="dopri5", rtol=RTOL, atol=ATOL, grid_step=GRID_STEP)
     return solve_at_times(func, z0, z0.new_zeros(times.shape[0]), times, config)
 
 
@@ -395,7 +398,7 @@ def main(argv: list[str] | None = None) -> None:
         "(estimates are rough: measured peaks ran up to 3x above them)",
     )
     parser.add_argument(
-        "--enc-max-step", type=float, default=0.25, help="rk4 max step of the per-sample encoder"
+        "--enc-max-step", type=float, default=0.05, help="rk4 max step of the per-sample encoder"
     )
     parser.add_argument(
         "--weight-std",
@@ -482,7 +485,7 @@ def main(argv: list[str] | None = None) -> None:
         "units": UNITS,
         "input_dim": INPUT_DIM,
         "enc_hidden": ENC_HIDDEN,
-        "decoder_solver": {"method": "dopri5", "rtol": RTOL, "atol": ATOL, "grid_step": SolverConfig().grid_step},
+        "decoder_solver": {"method": "dopri5", "rtol": RTOL, "atol": ATOL, "grid_step": GRID_STEP},
         "encoder_per_sample": {"method": "rk4", "max_step": args.enc_max_step},
         "encoder_union": {"method": "euler", "min_step": "span / 50"},
         "truth": {"method": "dopri5", "rtol": TRUTH_TOL, "atol": TRUTH_TOL, "dtype": "float64"},
