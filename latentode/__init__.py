@@ -7,10 +7,11 @@ from .nn import SolverConfig
 
 __version__ = "0.1.0"
 
-from .estimators import LatentODE, ModelFileError  # noqa: E402 - needs __version__
+from .estimators import EventIntensity, LatentODE, ModelFileError  # noqa: E402 - needs __version__
 
 __all__ = [
     "LatentODE",
+    "EventIntensity",
     "DataFrameError",
     "ModelFileError",
     "IrregularBatch",

@@ -20,10 +20,11 @@ import torch
 
 from .data.batch import IrregularBatch
 from .models.baselines import RecurrentModel
+from .models.intensity import EventModel
 from .models.latent_ode import LatentODEModel
 from .nn.bounds import KLSchedule
 
-__all__ = ["LatentODEModule", "RecurrentModule", "masked_errors"]
+__all__ = ["LatentODEModule", "RecurrentModule", "EventModule", "masked_errors"]
 
 _OPTIMIZERS = {"adamax": torch.optim.Adamax, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 
@@ -219,3 +220,55 @@ class RecurrentModule(_Base):
 
     def predict_step(self, batch: IrregularBatch, batch_idx: int) -> torch.Tensor:
         return self(batch)
+
+
+class EventModule(_Base):
+    """Event-time intensity training (:class:`~latentode.models.intensity.EventModel`).
+
+    Logs ``{stage}_loss``, ``{stage}_iwae`` and ``{stage}_elbo`` (per sequence, rescaled
+    time units). Optimisation arguments as :class:`LatentODEModule`; ``**model_kwargs``
+    go to the model (``units``, ``enc_hidden``, ``solver``, ...).
+    """
+
+    def __init__(
+        self,
+        n_marks: int = 1,
+        latent_dim: int = 8,
+        *,
+        n_samples: int = 3,
+        objective: str = "iwae",
+        kl_delay: int = 5,
+        kl_rate: float = 0.95,
+        lr: float = 1e-2,
+        optimizer: str = "adamax",
+        lr_decay: float = 0.999,
+        min_lr_ratio: float = 0.1,
+        weight_decay: float = 0.0,
+        time_offset: float | None = None,
+        time_scale: float | None = None,
+        **model_kwargs: Any,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = EventModel(n_marks, latent_dim, **model_kwargs)
+        self.kl_schedule = KLSchedule(kl_delay, kl_rate)
+        self._init_common(time_offset, time_scale)
+
+    def training_step(self, batch: IrregularBatch, batch_idx: int) -> torch.Tensor:
+        w = self.kl_schedule(self.current_epoch)
+        out = self.model(batch, self.hparams.n_samples, w, self.hparams.objective)
+        self.log("train_loss", out["loss"], batch_size=batch.batch_size, prog_bar=True)
+        return out["loss"]
+
+    def _eval_step(self, stage: str, batch: IrregularBatch) -> None:
+        out = self.model(batch, self.hparams.n_samples, 1.0, self.hparams.objective)
+        b = batch.batch_size
+        self.log(f"{stage}_loss", out["loss"], batch_size=b, sync_dist=True, prog_bar=True)
+        self.log(f"{stage}_iwae", out["iwae"].mean(), batch_size=b, sync_dist=True)
+        self.log(f"{stage}_elbo", out["elbo"].mean(), batch_size=b, sync_dist=True)
+
+    def validation_step(self, batch: IrregularBatch, batch_idx: int) -> None:
+        self._eval_step("val", batch)
+
+    def test_step(self, batch: IrregularBatch, batch_idx: int) -> None:
+        self._eval_step("test", batch)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import tempfile
 import warnings
 from pathlib import Path
@@ -22,11 +23,24 @@ from sklearn.exceptions import NotFittedError
 
 from .. import __version__
 
-__all__ = ["LightningEstimator", "ModelFileError"]
+__all__ = ["LightningEstimator", "ModelFileError", "keyed_generator", "keyed_normal"]
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.pt"
 FORMAT = "latentode-estimator"
+
+
+def keyed_generator(seed: int, key: Any) -> int:
+    """A 64-bit seed derived from ``(seed, key)``: each series gets its own random stream,
+    so its draws do not depend on which other series are in the frame."""
+    digest = hashlib.sha256(f"{seed}|{key!r}".encode()).digest()
+    return int.from_bytes(digest[:8], "little")
+
+
+def keyed_normal(seed: int, key: Any, n: int, dim: int) -> torch.Tensor:
+    """``(n, dim)`` standard normals from the stream keyed by ``(seed, key)``."""
+    gen = torch.Generator().manual_seed(keyed_generator(seed, key) >> 1)
+    return torch.randn(n, dim, generator=gen)
 
 
 class ModelFileError(ValueError):
@@ -110,11 +124,18 @@ class LightningEstimator(BaseEstimator):
                 if self.early_stopping:
                     callbacks.append(EarlyStopping("val_loss", patience=self.patience))
             trainer = self._trainer(callbacks, has_val, root)
+            quiet = logging.getLogger("lightning.pytorch")
+            level = quiet.level
+            if not self.verbose:
+                quiet.setLevel(logging.WARNING)
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=".*does not have many workers.*")
                 warnings.filterwarnings("ignore", message=".*transfer_batch_to_device.*")
                 warnings.filterwarnings("ignore", message=".*LeafSpec.*")
-                trainer.fit(module, datamodule)
+                try:
+                    trainer.fit(module, datamodule)
+                finally:
+                    quiet.setLevel(level)
             self.n_epochs_ = int(trainer.current_epoch)
             metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
             self.train_metrics_ = metrics

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -28,7 +27,7 @@ from ..data.frame import (
 from ..data.protocols import RandomObservation
 from ..data.scaling import fit_time_scale
 from ..lightning import LatentODEModule
-from .base import LightningEstimator
+from .base import LightningEstimator, keyed_generator, keyed_normal
 
 __all__ = ["LatentODE"]
 
@@ -253,13 +252,6 @@ class LatentODE(LightningEstimator):
             where.append(np.searchsorted(times, q))
         return out, where
 
-    def _eps(self, sid: Any, n_samples: int) -> torch.Tensor:
-        """Standard-normal z0 draws ``(K, L)`` from a stream keyed by the series id and the
-        seed, so a series gets the same draws whatever else is in the frame."""
-        key = hashlib.sha256(f"{self.seed}|{sid!r}".encode()).digest()
-        gen = torch.Generator().manual_seed(int.from_bytes(key[:8], "little") >> 1)
-        return torch.randn(n_samples, self.module_.model.latent_dim, generator=gen)
-
     @torch.no_grad()
     def _samples(self, series: list[Series], n_samples: int) -> list[np.ndarray]:
         """Posterior samples of the mean function per series, ``(K, n_i, D)`` (scaled)."""
@@ -267,14 +259,15 @@ class LatentODE(LightningEstimator):
         out = []
         for i in range(0, len(series), _CHUNK):
             chunk = series[i : i + _CHUNK]
-            eps = torch.stack([self._eps(s.id, n_samples) for s in chunk], dim=1)
+            eps = torch.stack(
+                [keyed_normal(self.seed, s.id, n_samples, model.latent_dim) for s in chunk], dim=1
+            )
             samples = model.predict_samples(collate(chunk), n_samples, eps).double().numpy()
             out.extend(samples[:, b, : len(s)] for b, s in enumerate(chunk))
         return out
 
     def _rng(self, sid: Any) -> np.random.Generator:
-        key = hashlib.sha256(f"noise|{self.seed}|{sid!r}".encode()).digest()
-        return np.random.default_rng(int.from_bytes(key[:8], "little"))
+        return np.random.default_rng(keyed_generator(self.seed, ("noise", sid)))
 
     def _noisy(self, samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         std = self.module_.model.likelihood.std().detach().double().numpy()

@@ -8,6 +8,8 @@ cumulative intensity (:class:`AugmentedField`), so it costs one solve with z(t).
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -17,13 +19,21 @@ from .mlp import init_weights, mlp
 __all__ = ["IntensityHead", "AugmentedField", "poisson_process_log_likelihood"]
 
 
+_SOFTPLUS_INV_1 = math.log(math.e - 1.0)  # softplus(x) = 1
+
+
 class IntensityHead(nn.Module):
-    """``λ(z) = softplus(MLP(z)) + min_rate`` with one rate per mark.
+    """``λ_m(z) = base_rate_m * softplus(MLP(z)_m + c) + min_rate``, one rate per mark.
+
+    ``c`` makes a fresh head give ``λ = base_rate``: set ``base_rate`` to the
+    homogeneous rate of the data (events per unit time) and the network only learns
+    the modulation around it, whatever the time unit.
 
     Args:
         latent_dim: size of z.
         n_marks: number of event types (1 for unmarked events).
         units, depth: the MLP.
+        base_rate: initial rate per mark (a float or a list).
         min_rate: floor keeping ``log λ`` finite.
 
     ``forward(z (..., L)) -> λ (..., n_marks)``.
@@ -35,15 +45,20 @@ class IntensityHead(nn.Module):
         n_marks: int = 1,
         units: int = 50,
         depth: int = 1,
+        base_rate: float | list[float] = 1.0,
         min_rate: float = 1e-6,
     ) -> None:
         super().__init__()
         self.net = mlp(latent_dim, n_marks, units, depth, "tanh")
         init_weights(self.net)
         self.n_marks, self.min_rate = n_marks, min_rate
+        rate = torch.as_tensor(base_rate, dtype=torch.float32).expand(n_marks).clone()
+        if not bool((rate > 0).all()):
+            raise ValueError(f"base_rate must be positive, got {base_rate}.")
+        self.register_buffer("base_rate", rate)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return F.softplus(self.net(z)) + self.min_rate
+        return self.base_rate * F.softplus(self.net(z) + _SOFTPLUS_INV_1) + self.min_rate
 
 
 class AugmentedField(nn.Module):

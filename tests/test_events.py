@@ -1,0 +1,137 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from latentode import DataFrameError, EventIntensity
+from latentode.data.events import check_events, events_to_series
+from latentode.data.frame import TimeCodec
+
+CODEC = TimeCodec.fit(pd.Series([0.0, 10.0]))
+
+
+def _frame(rows):
+    return pd.DataFrame(rows, columns=["id", "time"])
+
+
+def test_check_events_sorts_and_windows():
+    df = _frame([("b", 3.0), ("a", 2.0), ("a", 1.0)])
+    seqs, marks = check_events(df, "id", "time", codec=CODEC)
+    assert [s.id for s in seqs] == ["a", "b"] and marks == [None]
+    assert seqs[0].times.tolist() == [1.0, 2.0] and (seqs[0].start, seqs[0].end) == (1.0, 2.0)
+    seqs, _ = check_events(df, "id", "time", window=(0.0, 5.0), codec=CODEC)
+    assert all((s.start, s.end) == (0.0, 5.0) for s in seqs)
+    win = pd.DataFrame({"id": ["a", "b", "c"], "start": [0.0, 0.0, 1.0], "end": [4, 4, 2]})
+    seqs, _ = check_events(df, "id", "time", window=win, codec=CODEC)
+    assert [s.id for s in seqs] == ["a", "b", "c"] and len(seqs[2].times) == 0  # empty: allowed
+    series = events_to_series(seqs, 1)
+    assert series[0].times.tolist() == [0.0, 1.0, 2.0, 4.0]
+    assert series[0].mask[:, 0].tolist() == [False, True, True, False]
+
+
+def test_check_events_errors():
+    with pytest.raises(DataFrameError, match="'a'"):
+        check_events(_frame([("a", 1.0), ("a", 1.0)]), "id", "time", codec=CODEC)
+    with pytest.raises(DataFrameError, match="outside their window"):
+        check_events(_frame([("a", 1.0), ("b", 9.0)]), "id", "time", window=(0, 5), codec=CODEC)
+    with pytest.raises(DataFrameError, match="missing 'time'"):
+        check_events(_frame([("a", np.nan), ("b", 9.0)]), "id", "time", codec=CODEC)
+    with pytest.raises(DataFrameError, match="kind"):
+        check_events(_frame([("a", 1.0)]), "id", "kind", codec=CODEC)
+    marked = pd.DataFrame({"id": [1, 1], "time": [0.0, 1.0], "kind": ["x", "y"]})
+    with pytest.raises(DataFrameError, match="not seen in fit"):
+        check_events(marked, "id", "time", "kind", codec=CODEC, marks=["x"])
+
+
+def _simulate(n_seq, seed, t_end=10.0):
+    """Thinning from λ(t) = 0.5 + 4 exp(-(t - 3)^2 / 2) (a burst, then a quiet rate)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_seq):
+        n = rng.poisson(5.0 * t_end)
+        c = np.sort(rng.uniform(0, t_end, n))
+        keep = rng.random(n) * 5.0 < _rate(c)
+        rows += [(i, t) for t in c[keep]]
+    return _frame(rows)
+
+
+def _rate(t):
+    return 0.5 + 4.0 * np.exp(-0.5 * (t - 3.0) ** 2)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    train = _simulate(60, seed=0)
+    model = EventIntensity(
+        latent_dim=4, units=32, max_epochs=40, batch_size=10, lr=0.02, verbose=False, seed=0
+    )
+    return model.fit(train, window=(0.0, 10.0)), train
+
+
+def test_recovers_the_rate_and_beats_a_homogeneous_poisson(fitted):
+    model, train = fitted
+    test = _simulate(20, seed=1)
+    grid = np.linspace(0, 10, 50)
+    est = model.intensity(test, times=grid, window=(0.0, 10.0), n_samples=30)
+    mae = np.abs(est["intensity"].to_numpy() - _rate(est["time"].to_numpy())).mean()
+    const_mae = np.abs(_rate(grid) - _rate(grid).mean()).mean()
+    score = model.score(test, window=(0.0, 10.0), n_samples=50)
+    rate = len(train) / (60 * 10.0)  # homogeneous MLE on the same training data
+    hom = (len(test) * np.log(rate) - rate * 10.0 * 20) / len(test)
+    print(
+        f"\nintensity MAE {mae:.3f} (constant {const_mae:.3f}); held-out loglik/event "
+        f"{score['loglik_per_event']:.4f} vs homogeneous {hom:.4f}"
+    )
+    assert score["n_events"] == len(test)
+    assert mae < 0.5 * const_mae
+    assert score["loglik_per_event"] > hom
+
+
+def test_sample_counts_match_expected_count(fitted):
+    model, _ = fitted
+    test = _simulate(5, seed=2)
+    expected = model.expected_count(test, 0.0, 10.0, window=(0.0, 10.0), n_samples=200)
+    draws = model.sample(test, window=(0.0, 10.0), n_samples=200)
+    counts = draws.groupby(["id", "sample"]).size().unstack(fill_value=0)
+    counts = counts.reindex(columns=range(200), fill_value=0)
+    mean = counts.mean(axis=1).to_numpy()
+    sd = counts.std(axis=1).to_numpy() / np.sqrt(200)
+    exp = expected.set_index("id").loc[counts.index, "expected_count"].to_numpy()
+    assert np.all(np.abs(mean - exp) < 4 * sd + 0.05 * exp)
+
+
+def test_predict_next_save_load_plot(fitted, tmp_path):
+    model, train = fitted
+    sub = train[train["id"] < 3]
+    nxt = model.predict_next(sub, quantiles=(0.1, 0.5, 0.9), n_samples=30)
+    last = sub.groupby("id")["time"].max().to_numpy()
+    assert (nxt["next_q0.1"].to_numpy() >= last).all()
+    assert (nxt["next_q0.1"] <= nxt["next_q0.5"]).all() and (
+        nxt["next_q0.5"] <= nxt["next_q0.9"]
+    ).all()
+    path = model.save(tmp_path / "ev")
+    loaded = EventIntensity.load(path)
+    a = model.intensity(sub, times=[1.0, 5.0], window=(0.0, 10.0), n_samples=10)
+    b = loaded.intensity(sub, times=[1.0, 5.0], window=(0.0, 10.0), n_samples=10)
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+    fig = model.plot(sub, window=(0.0, 10.0), ids=[0, 1])
+    assert len(fig.axes) == 2
+
+
+def test_marks_and_datetimes():
+    rng = np.random.default_rng(3)
+    base = pd.Timestamp("2024-01-01", tz="UTC")
+    rows = []
+    for i in range(6):
+        t = np.sort(rng.uniform(0, 86400 * 5, 15))
+        rows += [
+            (i, base + pd.Timedelta(seconds=float(s)), rng.choice(["quake", "tremor"])) for s in t
+        ]
+    df = pd.DataFrame(rows, columns=["id", "time", "kind"])
+    model = EventIntensity(latent_dim=3, units=16, max_epochs=2, verbose=False)
+    model.fit(df, mark_col="kind")
+    assert model.marks_ == ["quake", "tremor"]
+    out = model.intensity(df[df["id"] == 0], times=[base + pd.Timedelta("1D")], n_samples=5)
+    assert list(out.columns) == ["id", "time", "intensity_quake", "intensity_tremor"]
+    assert isinstance(out["time"].dtype, pd.DatetimeTZDtype)
+    res = model.score(df, n_samples=5)
+    assert res["n_events"] == len(df) and np.isfinite(res["loglik"])
