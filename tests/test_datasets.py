@@ -223,7 +223,7 @@ def test_physionet_malformed_outcomes_and_duplicate_record(tmp_path):
     with pytest.raises(DatasetError, match="column 'SOFA'.*line\\(s\\) \\[3\\]"):
         physionet2012(root)
     shutil.copy(root / "set-a" / "132539.txt", root / "set-a" / "copy.txt")
-    with pytest.raises(DatasetError, match="RecordID 132539 appears twice"):
+    with pytest.raises(DatasetError, match="RecordID 132539 appears in more than one file"):
         physionet2012(root, outcomes=False)
     with pytest.raises(ValueError, match="quantization"):
         physionet2012(PHYSIONET, quantization=0)

@@ -177,3 +177,15 @@ def test_fit_errors_are_clear():
         model.fit(empty)
     with pytest.raises(DataFrameError):
         model.fit(df.iloc[:0])
+
+
+def test_poisson_option_fits_and_scores():
+    df = _frame(12, 15, seed=4)
+    model = LatentODE(latent_dim=3, hidden_dim=8, units=16, max_epochs=2, poisson=True,
+                      verbose=False)
+    model.fit(df)
+    assert model.module_.model.poisson
+    rates = model.module_.model.intensity.base_rate
+    assert rates[0] > rates[1] > 0  # "other" is observed about half as often as "value"
+    res = model.score(df, n_samples=5)
+    assert np.isfinite(res["nll"])

@@ -121,3 +121,34 @@ def test_rnn_vae_and_rnn_encoder_run():
         assert torch.isfinite(out["loss"])
     with pytest.raises(ValueError, match="encoder"):
         LatentODEModel(1, encoder="lstm")
+
+
+def test_poisson_observation_times_term():
+    torch.manual_seed(0)
+    b = collate(_batch(), dtype=torch.float64)
+    plain = _tight(LatentODEModel(1, 4, units=16, enc_units=16)).double()
+    joint = _tight(LatentODEModel(1, 4, units=16, enc_units=16, poisson=True,
+                                  poisson_base_rate=3.0)).double()
+    joint.load_state_dict(plain.state_dict(), strict=False)
+    for m in (plain, joint):
+        m.set_time_scale(0.0, 5.0)
+    mean, std = plain.encode(b)
+    z0 = mean[None]
+    z, log_times = joint.poisson_log_likelihood(z0, b)
+    assert torch.allclose(z, plain.latent_trajectory(z0, b), atol=1e-6)
+    # independent computation: rate at the scored cells, trapezoid integral of the rate
+    t = joint.rescale(b.times)
+    for i in range(b.batch_size):
+        n = int(b.lengths[i])
+        grid = torch.linspace(float(t[i, 0]), float(t[i, n - 1]), 4001, dtype=torch.float64)
+        zg = plain.decoder(z0[:, i : i + 1], t[i : i + 1, 0], grid[None])[0, 0]
+        lam = joint.intensity(zg)[:, 0]
+        integral = torch.trapezoid(lam, grid)
+        cells = b.target_mask[i, :n, 0] > 0
+        events = torch.log(joint.intensity(z[0, i, :n])[:, 0][cells]).sum()
+        assert torch.allclose(log_times[0, i], events - integral, atol=1e-4)
+    out = joint(b, n_samples=2)
+    out["loss"].backward()
+    assert joint.intensity.net[0].weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="poisson"):
+        LatentODEModel(1, decoder="rnn", poisson=True)

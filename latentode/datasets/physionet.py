@@ -56,65 +56,96 @@ def _bad(path: Path, lineno: int, line: str, why: str) -> DatasetError:
     )
 
 
-def _parse_record(
-    path: Path,
-    minutes: list[int],
-    params: list[str],
-    values: list[float],
-) -> tuple[int, dict[str, float], int]:
-    """Append the time-varying observations of one record; return (RecordID, descriptors,
-    number of repeated descriptor lines ignored)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise DatasetError(f"{path} is not a text file ({err}); re-download it.") from None
-    lines = text.splitlines()
-    if not lines or lines[0].strip() != _HEADER:
-        first = lines[0] if lines else ""
-        raise DatasetError(
-            f"{path}: first line is {first!r}, expected the header {_HEADER!r}. Is this a "
-            "PhysioNet 2012 record? Re-download it or remove it from the folder."
-        )
-    desc: dict[str, float] = {}
-    repeated = 0
-    n_before = len(minutes)
-    for lineno, line in enumerate(lines[1:], start=2):
-        if not line.strip():
-            continue
-        parts = line.split(",")
-        if len(parts) != 3:
-            raise _bad(path, lineno, line, f"{len(parts)} comma-separated fields, expected 3")
-        time_s, param, value_s = (p.strip() for p in parts)
-        hh, colon, mm = time_s.partition(":")
-        if not (colon and hh.isdigit() and mm.isdigit() and len(mm) == 2 and int(mm) < 60):
-            raise _bad(path, lineno, line, f"time {time_s!r} is not HH:MM")
+def _read_lines(files: list[Path]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Every line after the header of every file, with its file index and line number."""
+    lines: list[str] = []
+    counts = np.zeros(len(files), dtype=np.int64)
+    for i, path in enumerate(files):
         try:
-            value = float(value_s)
-        except ValueError:
-            raise _bad(path, lineno, line, f"value {value_s!r} is not a number") from None
-        if not param:
-            raise _bad(path, lineno, line, "empty parameter name")
-        t = 60 * int(hh) + int(mm)
-        if param in _DESCRIPTORS:
-            if t == 0 and param not in desc:
-                desc[param] = value
-                continue
-            if param != "Weight":  # a later Weight is a measurement, anything else a repeat
-                repeated += 1
-                continue
-        minutes.append(t)
-        params.append(param)
-        values.append(value)
-    if "RecordID" not in desc:
-        del minutes[n_before:], params[n_before:], values[n_before:]
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as err:
+            raise DatasetError(f"{path} is not a text file ({err}); re-download it.") from None
+        body = text.splitlines()
+        if not body or body[0].strip() != _HEADER:
+            first = body[0] if body else ""
+            raise DatasetError(
+                f"{path}: first line is {first!r}, expected the header {_HEADER!r}. Is this a "
+                "PhysioNet 2012 record? Re-download it or remove it from the folder."
+            )
+        lines.extend(body[1:])
+        counts[i] = len(body) - 1
+    file_idx = np.repeat(np.arange(len(files)), counts)
+    starts = np.repeat(np.cumsum(counts) - counts, counts)
+    linenos = np.arange(len(lines)) - starts + 2
+    return lines, file_idx, linenos
+
+
+def _parse_records(files: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Parse record files: (observations with columns file, minute, param, value;
+    descriptors indexed by file position, with a RecordID column; number of repeated
+    descriptor lines ignored)."""
+    lines, file_idx, linenos = _read_lines(files)
+    s = pd.Series(lines, dtype=object)
+    keep = (s.str.strip() != "").to_numpy()
+    s, file_idx, linenos = s[keep].reset_index(drop=True), file_idx[keep], linenos[keep]
+
+    def fail(bad: np.ndarray, why: pd.Series | str) -> None:
+        k = int(np.flatnonzero(bad)[0])
+        reason = why if isinstance(why, str) else why.iloc[k]
+        raise _bad(files[file_idx[k]], int(linenos[k]), s.iloc[k], reason)
+
+    n_commas = s.str.count(",").to_numpy()
+    if (n_commas != 2).any():
+        fail(n_commas != 2, pd.Series(n_commas + 1).astype(str) + " comma-separated fields, "
+             "expected 3")  # fmt: skip
+    parts = s.str.split(",", n=2, expand=True)
+    time_s, param, value_s = (parts[j].str.strip() for j in range(3))
+    bad_time = ~time_s.str.fullmatch(r"\d+:[0-5]\d").to_numpy(dtype=bool)
+    if bad_time.any():
+        fail(bad_time, "time " + time_s.map(repr) + " is not HH:MM")
+    hhmm = time_s.str.split(":", n=1, expand=True)
+    minute = hhmm[0].astype(np.int64).to_numpy() * 60 + hhmm[1].astype(np.int64).to_numpy()
+    value = pd.to_numeric(value_s, errors="coerce").to_numpy(dtype=np.float64)
+    bad_value = np.isnan(value)
+    if bad_value.any():
+        fail(bad_value, "value " + value_s.map(repr) + " is not a number")
+    if (param == "").any():
+        fail((param == "").to_numpy(), "empty parameter name")
+
+    desc = param.isin(list(_DESCRIPTORS)).to_numpy()
+    at_zero = desc & (minute == 0)
+    first = at_zero.copy()
+    first[at_zero] = (
+        ~pd.DataFrame({"f": file_idx[at_zero], "p": param.to_numpy()[at_zero]})
+        .duplicated()
+        .to_numpy()
+    )
+    is_weight = (param == "Weight").to_numpy()
+    repeated = desc & ~first & ~is_weight
+    observation = ~first & ~repeated
+    statics = pd.DataFrame(
+        {"file": file_idx[first], "param": param.to_numpy()[first], "value": value[first]}
+    ).pivot(index="file", columns="param", values="value")
+    statics = statics.reindex(index=range(len(files)), columns=["RecordID", *PHYSIONET2012_STATICS])
+    no_id = statics["RecordID"].isna().to_numpy()
+    if no_id.any():
         raise DatasetError(
-            f"{path} has no '00:00,RecordID,<id>' line; every PhysioNet 2012 record starts "
-            "with one. Re-download it or remove it from the folder."
+            f"{files[int(np.flatnonzero(no_id)[0])]} has no '00:00,RecordID,<id>' line; every "
+            "PhysioNet 2012 record starts with one. Re-download it or remove it from the folder."
         )
-    rid = desc.pop("RecordID")
-    if rid != int(rid):
-        raise DatasetError(f"{path}: RecordID {rid!r} is not an integer; re-download it.")
-    return int(rid), desc, repeated
+    rid = statics["RecordID"].to_numpy()
+    if (rid != np.round(rid)).any():
+        k = int(np.flatnonzero(rid != np.round(rid))[0])
+        raise DatasetError(f"{files[k]}: RecordID {rid[k]!r} is not an integer; re-download it.")
+    obs = pd.DataFrame(
+        {
+            "file": file_idx[observation],
+            "minute": minute[observation],
+            "param": param.to_numpy()[observation],
+            "value": value[observation],
+        }
+    )
+    return obs, statics, int(repeated.sum())
 
 
 def _read_outcomes(path: Path) -> pd.DataFrame:
@@ -200,29 +231,16 @@ def physionet2012(
     if isinstance(sets, str):
         sets = (sets,)
     root = existing(root, "PhysioNet 2012 folder", _fix())
-    minutes: list[int] = []
-    params: list[str] = []
-    values: list[float] = []
-    obs_ids: list[int] = []
-    static_rows: dict[int, dict] = {}
-    repeated = 0
+    files: list[Path] = []
+    set_of_file: list[str] = []
     for set_name in sets:
         folder = existing(root / set_name, f"record folder {set_name!r}", _fix())
-        files = sorted(folder.glob("*.txt"))
-        if not files:
+        found = sorted(folder.glob("*.txt"))
+        if not found:
             raise DatasetNotFoundError(f"{str(folder)!r} holds no .txt records. {_fix()}")
-        for path in files:
-            n0 = len(minutes)
-            rid, desc, rep = _parse_record(path, minutes, params, values)
-            repeated += rep
-            if rid in static_rows:
-                raise DatasetError(
-                    f"RecordID {rid} appears twice ({path} and an earlier file in "
-                    f"{static_rows[rid]['set']!r}); remove the duplicate file."
-                )
-            obs_ids.extend([rid] * (len(minutes) - n0))
-            static_rows[rid] = {k: desc.get(k, np.nan) for k in PHYSIONET2012_STATICS}
-            static_rows[rid]["set"] = set_name
+        files += found
+        set_of_file += [set_name] * len(found)
+    obs, statics, repeated = _parse_records(files)
     if repeated:
         warnings.warn(
             f"physionet2012: ignored {repeated} repeated descriptor line(s) (RecordID, Age, "
@@ -230,15 +248,24 @@ def physionet2012(
             UserWarning,
             stacklevel=2,
         )
-
-    statics = pd.DataFrame.from_dict(static_rows, orient="index")
-    statics.index = statics.index.astype(np.int64)
-    statics.index.name = "id"
+    rid = statics.pop("RecordID").to_numpy().astype(np.int64)
+    dup = pd.Series(rid).duplicated(keep=False).to_numpy()
+    if dup.any():
+        shown = [str(files[k]) for k in np.flatnonzero(dup)[:2]]
+        raise DatasetError(
+            f"RecordID {rid[dup][0]} appears in more than one file ({shown}); remove the "
+            "duplicate file."
+        )
+    statics.index = pd.Index(rid, name="id")
+    statics.columns.name = None
     cols = list(PHYSIONET2012_STATICS)
     statics[cols] = statics[cols].astype(np.float64).replace(-1.0, np.nan)
+    statics["set"] = set_of_file
+    statics = statics.sort_index()
+    obs_ids = rid[obs["file"].to_numpy()]
 
-    frame = _to_frame(obs_ids, minutes, params, values, quantization)
-    empty = sorted(set(static_rows) - set(frame["id"].unique()))
+    frame = _to_frame(obs_ids, obs["minute"].to_numpy(), obs["param"], obs["value"], quantization)
+    empty = sorted(set(statics.index) - set(frame["id"].unique()))
     if empty:
         warnings.warn(
             f"physionet2012: {len(empty)} record(s) have no time-varying observation "
@@ -268,8 +295,8 @@ def physionet2012(
                 )
             parts.append(_read_outcomes(path))
         labels = pd.concat(parts, ignore_index=True)
-        no_label = set(static_rows) - set(labels["RecordID"])
-        no_record = set(labels["RecordID"]) - set(static_rows)
+        no_label = set(statics.index) - set(labels["RecordID"])
+        no_record = set(labels["RecordID"]) - set(statics.index)
         if no_label or no_record:
             warnings.warn(
                 f"physionet2012: {len(no_label)} record(s) have no outcome row and "
@@ -289,16 +316,17 @@ def physionet2012(
 
 
 def _to_frame(
-    ids: list[int],
-    minutes: list[int],
-    params: list[str],
-    values: list[float],
+    ids: np.ndarray,
+    minutes: np.ndarray,
+    params: pd.Series,
+    values: np.ndarray,
     quantization: float | None,
 ) -> pd.DataFrame:
-    """Long frame from the observation lists, averaging repeats within a time quantum."""
-    unknown = sorted(set(params) - _KNOWN)
+    """Long frame from the observations, averaging repeats within a time quantum."""
+    params_arr = params.to_numpy(dtype=object)
+    unknown = sorted(set(pd.unique(params_arr)) - _KNOWN)
     if unknown:
-        n_unknown = sum(p in set(unknown) for p in params)
+        n_unknown = int(pd.Series(params_arr).isin(unknown).sum())
         warnings.warn(
             f"physionet2012: {n_unknown} observation(s) of parameter(s) {unknown} that are not "
             "among the 37 documented variables; kept as extra columns after them.",
@@ -306,44 +334,41 @@ def _to_frame(
             stacklevel=3,
         )
     columns = [*PHYSIONET2012_VARIABLES, *unknown]
-    if not ids:
+    n, n_cols = len(ids), len(columns)
+    if n == 0:
         empty = pd.DataFrame({"id": np.zeros(0, np.int64), "time": np.zeros(0)})
         return pd.concat([empty, pd.DataFrame(columns=columns, dtype=np.float64)], axis=1)
-    mins = np.asarray(minutes, dtype=np.int64)
     if quantization is None:
-        key = mins
+        key = minutes.astype(np.int64)
     else:
-        key = np.rint(mins / 60.0 / quantization).astype(np.int64)
-    obs = pd.DataFrame(
-        {
-            "id": np.asarray(ids, dtype=np.int64),
-            "key": key,
-            "param": pd.Categorical(params, categories=columns),
-            "value": np.asarray(values, dtype=np.float64),
-        }
-    )
-    grouped = obs.groupby(["id", "key", "param"], observed=True, sort=True)["value"]
-    merged = grouped.agg(["mean", "size"])
+        key = np.rint(minutes / 60.0 / quantization).astype(np.int64)
+    col = pd.Categorical(params_arr, categories=columns).codes.astype(np.int64)
+    order = np.lexsort((key, ids))
+    new = np.ones(n, dtype=bool)
+    new[1:] = (ids[order][1:] != ids[order][:-1]) | (key[order][1:] != key[order][:-1])
+    row = np.empty(n, dtype=np.int64)
+    row[order] = np.cumsum(new) - 1
+    n_rows = int(new.sum())
+    flat = row * n_cols + col
+    counts = np.bincount(flat, minlength=n_rows * n_cols)
+    sums = np.bincount(flat, weights=values, minlength=n_rows * n_cols)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dense = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    if quantization is None and (counts > 1).any():
+        n_cells = int((counts > 1).sum())
+        n_lines = int(counts[counts > 1].sum())
+        warnings.warn(
+            f"physionet2012: {n_lines} measurements share (record, minute, variable) with "
+            f"another; averaged into {n_cells} value(s) ({n_lines - n_cells} fewer).",
+            UserWarning,
+            stacklevel=3,
+        )
+    first = order[new]
     if quantization is None:
-        extra = int((merged["size"] - 1).sum())
-        if extra:
-            warnings.warn(
-                f"physionet2012: {extra + int((merged['size'] > 1).sum())} measurements share "
-                f"(record, minute, variable) with another; averaged into "
-                f"{int((merged['size'] > 1).sum())} value(s) ({extra} fewer).",
-                UserWarning,
-                stacklevel=3,
-            )
-    wide = merged["mean"].unstack("param")
-    wide = wide.reindex(columns=columns).astype(np.float64)
-    wide.columns = pd.Index([str(c) for c in wide.columns])
-    wide = wide.reset_index()
-    if quantization is None:
-        time = wide["key"].to_numpy() / 60.0
+        time = key[first] / 60.0
     else:
-        time = np.round(wide["key"].to_numpy() * quantization, 10)
-    wide.insert(1, "time", time.astype(np.float64))
-    wide = wide.drop(columns="key")
-    wide["id"] = wide["id"].astype(np.int64)
-    wide.columns.name = None
-    return wide.reset_index(drop=True)
+        time = np.round(key[first] * quantization, 10)
+    frame = pd.DataFrame(dense.reshape(n_rows, n_cols), columns=columns)
+    frame.insert(0, "time", time.astype(np.float64))
+    frame.insert(0, "id", ids[first].astype(np.int64))
+    return frame

@@ -59,6 +59,8 @@ class LatentODE(LightningEstimator):
             probability ``extrapolate_prob`` a random prefix; every point is scored.
         gradient_clip_val: passed to the Trainer.
         duplicates: ``"error"`` or ``"mean"`` for repeated (id, time) rows.
+        poisson: also model when each target is observed, as a Poisson process with rate
+            λ_d(z(t)) (joint likelihood of values and observation times).
         seed: seeds initialisation, training and the posterior samples of predictions.
         verbose: show Lightning's progress bar.
         trainer_kwargs: extra ``lightning.Trainer`` arguments (``accelerator``,
@@ -95,6 +97,7 @@ class LatentODE(LightningEstimator):
         extrapolate_prob: float = 0.3,
         gradient_clip_val: float | None = 10.0,
         duplicates: str = "error",
+        poisson: bool = False,
         seed: int = 0,
         verbose: bool = True,
         trainer_kwargs: dict | None = None,
@@ -123,13 +126,18 @@ class LatentODE(LightningEstimator):
         self.extrapolate_prob = extrapolate_prob
         self.gradient_clip_val = gradient_clip_val
         self.duplicates = duplicates
+        self.poisson = poisson
         self.seed = seed
         self.verbose = verbose
         self.trainer_kwargs = trainer_kwargs
 
     # ================================================================ fitting
-    def _module_hparams(self, n_features: int, offset: float, scale: float) -> dict:
+    def _module_hparams(
+        self, n_features: int, offset: float, scale: float, base_rate: list[float]
+    ) -> dict:
+        extra = {"poisson": True, "poisson_base_rate": base_rate} if self.poisson else {}
         return dict(
+            **extra,
             input_dim=n_features,
             latent_dim=self.latent_dim,
             n_samples=self.n_samples,
@@ -184,7 +192,10 @@ class LatentODE(LightningEstimator):
         val = RandomObservation(**masks, seed=self.seed + 1)(val)
         offset, scale = fit_time_scale(train)
         L.seed_everything(self.seed, verbose=False)
-        module = LatentODEModule(**self._module_hparams(len(targets), offset, scale))
+        exposure = sum(float(s.times.max() - s.times.min()) for s in train) / scale
+        counts = np.sum([s.mask.sum(0) for s in train], axis=0)
+        base_rate = [float(max(c, 1) / max(exposure, 1e-12)) for c in counts]
+        module = LatentODEModule(**self._module_hparams(len(targets), offset, scale, base_rate))
         dm = IrregularDataModule(
             train,
             val,
@@ -432,7 +443,8 @@ class LatentODE(LightningEstimator):
         "n_observed": ...}``: errors of the posterior mean at the observed cells (the
         encoder reads all of ``df``; ``overall`` pools standardized errors so targets of
         different units count alike) and ``nll`` = -log p(x) per observed value,
-        estimated by importance sampling over z0 (IWAE, ``n_samples`` samples).
+        estimated by importance sampling over z0 (IWAE, ``n_samples`` samples). With
+        ``poisson=True`` the likelihood is that of the values and their observation times.
         """
         n_samples = self._check_n_samples(n_samples)
         clean, series = self._context(df)

@@ -11,8 +11,9 @@ from ..data.batch import IrregularBatch
 from ..nn.bounds import elbo, iwae, mc_elbo
 from ..nn.decoders import GRUDecoder, ODEDecoder, Readout
 from ..nn.encoders import ODERNNEncoder, RNNEncoder
+from ..nn.intensity import AugmentedField, IntensityHead
 from ..nn.likelihoods import GaussianLikelihood, gaussian_kl, normal_log_prob
-from ..nn.solve import SolverConfig
+from ..nn.solve import SolverConfig, solve_at_times
 from .timescale import TimeScaled
 
 __all__ = ["LatentODEModel"]
@@ -34,6 +35,12 @@ class LatentODEModel(TimeScaled):
         obs_std: fixed observation std in standardized units, or ``None`` to learn it.
         solver: :class:`SolverConfig` (or its dict) for the decoder.
         encoder_method, encoder_max_step: solver between encoder observations.
+        poisson: also model *when* each feature is observed, as an inhomogeneous Poisson
+            process with rate λ_d(z(t)) per feature (the paper's PhysioNet setup); its
+            log-likelihood (scored cells are the events, window = each series' first..last
+            time) is added to log p(x|z). The cumulative rate is solved in the same ODE.
+        poisson_base_rate: initial λ per feature per rescaled time unit (the estimator
+            sets the observed rate of each feature).
 
     Times pass through :class:`TimeScaled` (``(t - time_offset) / time_scale``)
     before anything else, so raw spans of 1e-3 or 1e6 behave alike.
@@ -58,6 +65,8 @@ class LatentODEModel(TimeScaled):
         solver: SolverConfig | dict | None = None,
         encoder_method: str = "rk4",
         encoder_max_step: float = 0.25,
+        poisson: bool = False,
+        poisson_base_rate: float | list[float] = 1.0,
     ) -> None:
         super().__init__()
         if isinstance(solver, dict):
@@ -87,6 +96,17 @@ class LatentODEModel(TimeScaled):
             raise ValueError(f"decoder must be 'ode' or 'rnn', got {decoder!r}.")
         self.readout = Readout(latent_dim, input_dim, units, readout_depth)
         self.likelihood = GaussianLikelihood(input_dim, obs_std)
+        self.poisson = poisson
+        if poisson:
+            if decoder != "ode":
+                raise ValueError(
+                    "poisson=True needs decoder='ode' (the rate integral is solved "
+                    "in the latent ODE)."
+                )
+            self.intensity = IntensityHead(
+                latent_dim, input_dim, units, base_rate=poisson_base_rate
+            )
+            self.augmented = AugmentedField(self.decoder.func, self.intensity)
 
     # -------------------------------------------------------------- pieces
     def encode(self, batch: IrregularBatch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,6 +118,21 @@ class LatentODEModel(TimeScaled):
         """``z0 (K, B, L)`` -> ``z (K, B, N, L)`` at each series' own times."""
         t = self.rescale(batch.times)
         return self.decoder(z0, t[:, 0], t)
+
+    def poisson_log_likelihood(self, z0: torch.Tensor, batch: IrregularBatch):
+        """``z (K, B, N, L)`` and the observation-time log-likelihood ``(K, B)``: scored
+        cells are events of their feature; the window is each series' first..last time."""
+        t = self.rescale(batch.times)
+        k, b, _ = z0.shape
+        d = self.input_dim
+        state0 = torch.cat([z0, z0.new_zeros(k, b, d)], dim=-1)
+        out = solve_at_times(self.augmented, state0, t[:, 0], t, self.decoder.solver)
+        z, cum = out[..., : self.latent_dim], out[..., self.latent_dim :]
+        rates = self.intensity(z)  # (K, B, N, D)
+        mask = batch.target_mask.to(rates.dtype)
+        log_rate = torch.log(torch.where(mask > 0, rates, torch.ones_like(rates)))
+        compensator = cum[:, :, -1].sum(-1)  # padding repeats the last time
+        return z, (log_rate * mask).sum((-1, -2)) - compensator
 
     def sample_z0(self, mean: torch.Tensor, std: torch.Tensor, n_samples: int) -> torch.Tensor:
         """Reparameterized samples ``(K, B, L)``."""
@@ -156,8 +191,12 @@ class LatentODEModel(TimeScaled):
         log q(z)``, each ``(K, B)``, for K reparameterized draws of z0."""
         mean, std = self.encode(batch)
         z0 = self.sample_z0(mean, std, n_samples)
-        samples = self.readout(self.latent_trajectory(z0, batch))
-        log_px = self.likelihood.log_prob(batch.values, samples, batch.target_mask)
+        if self.poisson:
+            z, log_times = self.poisson_log_likelihood(z0, batch)
+        else:
+            z, log_times = self.latent_trajectory(z0, batch), 0.0
+        samples = self.readout(z)
+        log_px = self.likelihood.log_prob(batch.values, samples, batch.target_mask) + log_times
         log_pz = normal_log_prob(z0, torch.zeros_like(z0), torch.ones_like(z0))
         return mean, std, samples, log_px, log_pz, normal_log_prob(z0, mean, std)
 
