@@ -264,13 +264,23 @@ def _window_starts(n: int, window: int, stride: int) -> list[int]:
 
 
 def _windows(frame: pd.DataFrame, window: int, stride: int) -> pd.DataFrame:
-    parts = []
-    for seq, rows in frame.groupby("id", sort=True):
-        starts = _window_starts(len(rows), window, stride)
-        for k, s in enumerate(starts):
-            w = rows.iloc[s : s + window].copy()
-            w["time"] = np.round(w["time"] - w["time"].iloc[0], 10)
-            w["id"] = f"{seq}-{k:04d}"
-            w["sequence"] = seq
-            parts.append(w)
-    return pd.concat(parts, ignore_index=True)
+    """Rows of each window in order; ``frame`` is sorted by id (sequence), then time."""
+    seq = frame["id"].to_numpy()
+    bounds = np.flatnonzero(seq[1:] != seq[:-1]) + 1
+    seq_start = np.concatenate([[0], bounds])
+    seq_len = np.diff(np.concatenate([seq_start, [len(frame)]]))
+    rows, win_ids, sizes = [], [], []
+    for first, n in zip(seq_start, seq_len, strict=True):
+        for k, s in enumerate(_window_starts(int(n), window, stride)):
+            size = min(window, int(n) - s)
+            rows.append(np.arange(first + s, first + s + size))
+            win_ids.append(f"{seq[first]}-{k:04d}")
+            sizes.append(size)
+    idx = np.concatenate(rows)
+    out = frame.iloc[idx].reset_index(drop=True)
+    t = out["time"].to_numpy()
+    t0 = np.repeat(t[np.cumsum([0, *sizes[:-1]])], sizes)
+    out["time"] = np.round(t - t0, 10)
+    out["sequence"] = out["id"]
+    out["id"] = np.repeat(np.asarray(win_ids, dtype=object), sizes)
+    return out
