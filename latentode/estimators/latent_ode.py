@@ -313,6 +313,14 @@ class LatentODE(LightningEstimator):
             scaler=self.scaler_,
         )
 
+    def _queries(self, times: Any, series: list[Series]) -> dict[Any, np.ndarray]:
+        """Encoded query times per series id: the rows of each series for ``None``."""
+        if times is None:
+            return {s.id: s.times for s in series}
+        return query_times(
+            times, [s.id for s in series], self.codec_, id_col=self.id_col_, time_col=self.time_col_
+        )
+
     @staticmethod
     def _check_n_samples(n_samples: int) -> int:
         if int(n_samples) != n_samples or n_samples < 1:
@@ -341,13 +349,7 @@ class LatentODE(LightningEstimator):
         qs = check_quantiles(quantiles)
         n_samples = self._check_n_samples(n_samples)
         clean, series = self._context(df)
-        ids = [s.id for s in series]
-        if times is None:
-            queries = {s.id: s.times for s in series}
-        else:
-            queries = query_times(
-                times, ids, self.codec_, id_col=self.id_col_, time_col=self.time_col_
-            )
+        queries = self._queries(times, series)
         return self._predict_at(series, queries, qs, n_samples)
 
     def interpolate(
@@ -411,13 +413,7 @@ class LatentODE(LightningEstimator):
         noise): a long frame ``id, time, sample, <targets>``."""
         n_samples = self._check_n_samples(n_samples)
         _, series = self._context(df)
-        ids = [s.id for s in series]
-        if times is None:
-            queries = {s.id: s.times for s in series}
-        else:
-            queries = query_times(
-                times, ids, self.codec_, id_col=self.id_col_, time_col=self.time_col_
-            )
+        queries = self._queries(times, series)
         full, where = self._with_queries(series, queries)
         frames = []
         for smp, idx, s in zip(self._samples(full, n_samples), where, series, strict=True):
