@@ -134,6 +134,7 @@ class LatentODEModule(_Base):
         self.save_hyperparameters()
         self.model = LatentODEModel(input_dim, latent_dim, **model_kwargs)
         self.kl_schedule = KLSchedule(kl_delay, kl_rate)
+        self._label_buffer: list = []
         self._init_common(time_offset, time_scale)
 
     def forward(self, batch: IrregularBatch, n_samples: int | None = None) -> torch.Tensor:
@@ -157,6 +158,42 @@ class LatentODEModule(_Base):
         self.log(f"{stage}_elbo", out["elbo"].mean(), batch_size=b, sync_dist=True)
         self.log(f"{stage}_iwae", out["iwae"].mean(), batch_size=b, sync_dist=True)
         self._log_errors(stage, batch, out["pred"])
+        if self.model.classifier is not None and batch.labels is not None:
+            probs = self.model.predict_labels(batch, self.hparams.n_samples)
+            self._label_buffer.append((probs.detach().cpu(), batch.labels.detach().cpu()))
+
+    def _label_metrics(self, stage: str) -> None:
+        """Accuracy (and AUC for binary sequence labels) over the epoch's batches."""
+        if not self._label_buffer:
+            return
+        from sklearn.metrics import roc_auc_score
+
+        probs = torch.cat(
+            [
+                p.reshape(-1, *p.shape[2:]) if self.model.label_kind == "point" else p
+                for p, _ in self._label_buffer
+            ]
+        )
+        labels = torch.cat([lab.reshape(-1) for _, lab in self._label_buffer])
+        self._label_buffer.clear()
+        keep = labels >= 0
+        probs, labels = probs[keep], labels[keep].long()
+        pred = (probs > 0.5).long() if self.model.n_labels == 1 else probs.argmax(-1)
+        self.log(f"{stage}_accuracy", (pred == labels).float().mean(), sync_dist=True)
+        if self.model.n_labels == 1 and labels.unique().numel() == 2:
+            self.log(f"{stage}_auc", float(roc_auc_score(labels.numpy(), probs.numpy())))
+
+    def on_validation_epoch_start(self) -> None:
+        self._label_buffer = []
+
+    def on_test_epoch_start(self) -> None:
+        self._label_buffer = []
+
+    def on_validation_epoch_end(self) -> None:
+        self._label_metrics("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._label_metrics("test")
 
     def validation_step(self, batch: IrregularBatch, batch_idx: int) -> None:
         self._eval_step("val", batch)

@@ -8,6 +8,7 @@ for the interpolation and extrapolation tasks. Data cards: ``datasets/<name>/REA
 
 from ._common import DatasetError, DatasetNotFoundError, LongData
 from .activity import ACTIVITY_CLASSES, ACTIVITY_MERGE, ACTIVITY_TAGS, person_activity
+from .hopper import hopper
 from .physionet import PHYSIONET2012_STATICS, PHYSIONET2012_VARIABLES, physionet2012
 from .protocols import split_frame_extrapolation, subsample_frame
 from .registry import chickweight, coal_disasters, geyser, mauna_loa_co2, phenobarb, theophylline
@@ -35,6 +36,7 @@ __all__ = [
     "mauna_loa_co2",
     "coal_disasters",
     "geyser",
+    "hopper",
     "subsample_frame",
     "split_frame_extrapolation",
 ]

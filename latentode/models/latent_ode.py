@@ -12,7 +12,13 @@ from ..nn.bounds import elbo, iwae, mc_elbo
 from ..nn.decoders import GRUDecoder, ODEDecoder, Readout
 from ..nn.encoders import ODERNNEncoder, RNNEncoder
 from ..nn.intensity import AugmentedField, IntensityHead
-from ..nn.likelihoods import GaussianLikelihood, gaussian_kl, normal_log_prob
+from ..nn.likelihoods import (
+    BernoulliHead,
+    CategoricalHead,
+    GaussianLikelihood,
+    gaussian_kl,
+    normal_log_prob,
+)
 from ..nn.solve import SolverConfig, solve_at_times
 from .timescale import TimeScaled
 
@@ -41,6 +47,11 @@ class LatentODEModel(TimeScaled):
             time) is added to log p(x|z). The cumulative rate is solved in the same ODE.
         poisson_base_rate: initial λ per feature per rescaled time unit (the estimator
             sets the observed rate of each feature).
+        n_labels: 0 for no labels, 1 for a binary label (Bernoulli head), ``C >= 2`` for
+            ``C`` classes (categorical head). Labels come from ``batch.labels`` (-1 =
+            missing) and their log-likelihood, times ``label_weight``, joins log p(x|z).
+        label_kind: ``"sequence"`` (one label per series, read from z0, e.g. mortality)
+            or ``"point"`` (a label per time point, read from z(t), e.g. activity).
 
     Times pass through :class:`TimeScaled` (``(t - time_offset) / time_scale``)
     before anything else, so raw spans of 1e-3 or 1e6 behave alike.
@@ -67,6 +78,9 @@ class LatentODEModel(TimeScaled):
         encoder_max_step: float = 0.25,
         poisson: bool = False,
         poisson_base_rate: float | list[float] = 1.0,
+        n_labels: int = 0,
+        label_kind: str = "sequence",
+        label_weight: float = 1.0,
     ) -> None:
         super().__init__()
         if isinstance(solver, dict):
@@ -96,6 +110,15 @@ class LatentODEModel(TimeScaled):
             raise ValueError(f"decoder must be 'ode' or 'rnn', got {decoder!r}.")
         self.readout = Readout(latent_dim, input_dim, units, readout_depth)
         self.likelihood = GaussianLikelihood(input_dim, obs_std)
+        if label_kind not in ("sequence", "point"):
+            raise ValueError(f"label_kind must be 'sequence' or 'point', got {label_kind!r}.")
+        self.n_labels, self.label_kind, self.label_weight = n_labels, label_kind, label_weight
+        if n_labels == 1:
+            self.classifier: nn.Module | None = BernoulliHead(latent_dim, units)
+        elif n_labels >= 2:
+            self.classifier = CategoricalHead(latent_dim, n_labels, units)
+        else:
+            self.classifier = None
         self.poisson = poisson
         if poisson:
             if decoder != "ode":
@@ -197,8 +220,35 @@ class LatentODEModel(TimeScaled):
             z, log_times = self.latent_trajectory(z0, batch), 0.0
         samples = self.readout(z)
         log_px = self.likelihood.log_prob(batch.values, samples, batch.target_mask) + log_times
+        if self.classifier is not None and batch.labels is not None:
+            log_px = log_px + self.label_weight * self._label_log_prob(z0, z, batch)
         log_pz = normal_log_prob(z0, torch.zeros_like(z0), torch.ones_like(z0))
         return mean, std, samples, log_px, log_pz, normal_log_prob(z0, mean, std)
+
+    def _label_log_prob(self, z0: torch.Tensor, z: torch.Tensor, batch: IrregularBatch):
+        labels = batch.labels
+        if self.label_kind == "sequence":
+            if labels.dim() != 1:
+                raise ValueError("label_kind='sequence' needs one label per series.")
+            feats, mask = z0, (labels >= 0)
+        else:
+            if labels.dim() != 2:
+                raise ValueError("label_kind='point' needs a label per time point.")
+            feats, mask = z, (labels >= 0) & batch.point_mask
+        return self.classifier.log_prob(feats, labels.clamp_min(0), mask.to(z0.dtype))
+
+    @torch.no_grad()
+    def predict_labels(self, batch: IrregularBatch, n_samples: int = 10) -> torch.Tensor:
+        """Class probabilities averaged over posterior samples: ``(B,)`` (binary) or
+        ``(B, C)`` for sequence labels; ``(B, N)`` / ``(B, N, C)`` for point labels."""
+        if self.classifier is None:
+            raise ValueError("this model has no label head (n_labels=0).")
+        mean, std = self.encode(batch)
+        z0 = self.sample_z0(mean, std, n_samples)
+        feats = z0 if self.label_kind == "sequence" else self.latent_trajectory(z0, batch)
+        logits = self.classifier(feats)
+        probs = torch.sigmoid(logits) if self.n_labels == 1 else torch.softmax(logits, -1)
+        return probs.mean(0)
 
     @torch.no_grad()
     def log_marginal(self, batch: IrregularBatch, n_samples: int = 100) -> torch.Tensor:
