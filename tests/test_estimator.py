@@ -181,8 +181,9 @@ def test_fit_errors_are_clear():
 
 def test_poisson_option_fits_and_scores():
     df = _frame(12, 15, seed=4)
-    model = LatentODE(latent_dim=3, hidden_dim=8, units=16, max_epochs=2, poisson=True,
-                      verbose=False)
+    model = LatentODE(
+        latent_dim=3, hidden_dim=8, units=16, max_epochs=2, poisson=True, verbose=False
+    )
     model.fit(df)
     assert model.module_.model.poisson
     rates = model.module_.model.intensity.base_rate

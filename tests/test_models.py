@@ -127,8 +127,9 @@ def test_poisson_observation_times_term():
     torch.manual_seed(0)
     b = collate(_batch(), dtype=torch.float64)
     plain = _tight(LatentODEModel(1, 4, units=16, enc_units=16)).double()
-    joint = _tight(LatentODEModel(1, 4, units=16, enc_units=16, poisson=True,
-                                  poisson_base_rate=3.0)).double()
+    joint = _tight(
+        LatentODEModel(1, 4, units=16, enc_units=16, poisson=True, poisson_base_rate=3.0)
+    ).double()
     joint.load_state_dict(plain.state_dict(), strict=False)
     for m in (plain, joint):
         m.set_time_scale(0.0, 5.0)
