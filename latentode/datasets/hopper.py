@@ -62,7 +62,10 @@ def hopper_cache_path(
 
 def _import_suite():
     try:
-        from dm_control import suite
+        with warnings.catch_warnings():
+            # dm_control probes for a display (glfw) on import; only physics is used here.
+            warnings.filterwarnings("ignore", message=r".*DISPLAY environment variable")
+            from dm_control import suite
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise ImportError(_INSTALL_HINT) from e
     return suite
