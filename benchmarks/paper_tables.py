@@ -284,12 +284,18 @@ def main() -> None:
     parser.add_argument("--budget", choices=sorted(BUDGETS), default="smoke")
     parser.add_argument("--datasets", default="periodic,hopper")
     parser.add_argument("--models", default=",".join(PAPER_MUJOCO))
+    parser.add_argument("--fractions", help="comma-separated, overriding the budget's")
+    parser.add_argument("--max-steps", type=int, help="overrides the budget's")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=None, help="JSON path (default results/paper_<budget>)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    budget = BUDGETS[args.budget]
+    budget = dict(BUDGETS[args.budget])
+    if args.fractions:
+        budget["fractions"] = tuple(float(f) for f in args.fractions.split(","))
+    if args.max_steps:
+        budget["max_steps"] = args.max_steps
     sets = load_sets(budget, args.seed)
     rows = []
     for dataset in args.datasets.split(","):
@@ -307,7 +313,9 @@ def main() -> None:
                         f"{r['seconds']:.0f} s",
                         flush=True,
                     )
-    out = Path(args.out or ROOT / "results" / f"paper_{args.budget}.json")
+    out = Path(
+        args.out or ROOT / "results" / f"paper_{args.budget}_{args.datasets.replace(',', '_')}.json"
+    )
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"budget": args.budget, "settings": budget, "rows": rows}, indent=2))
     print()
