@@ -2,6 +2,7 @@
 
 import lightning as L
 import numpy as np
+import pandas as pd
 import torch
 
 from latentode.data import IrregularDataModule, Series, collate
@@ -77,3 +78,40 @@ def test_point_labels_from_z_t(tmp_path):
     )
     assert res["test_accuracy"] > float(majority) + 0.2
     assert torch.isfinite(torch.tensor(res["test_loss"]))
+
+
+def test_estimator_classify_sequence_labels(tmp_path):
+    from latentode import LatentODE
+    from latentode.datasets import spiral
+
+    df = spiral(120, 25, noise_std=0.1, seed=1)
+    df["direction"] = np.where(df["direction"] == 0, "clockwise", "counter")
+    train, test = df[df["id"] < 96], df[df["id"] >= 96]
+    model = LatentODE(
+        latent_dim=4,
+        hidden_dim=16,
+        units=32,
+        max_epochs=25,
+        lr=0.02,
+        kl_delay=0,
+        kl_rate=0.5,
+        classify="sequence",
+        label_weight=10.0,
+        batch_size=24,
+        verbose=False,
+        seed=0,
+    )
+    model.fit(train, label_col="direction")
+    assert model.target_cols_ == ["x", "y"] and model.classes_ == ["clockwise", "counter"]
+    proba = model.predict_proba(test.drop(columns=["direction"]), n_samples=20)
+    assert list(proba.columns) == ["id", "p_clockwise", "p_counter"]
+    assert np.allclose(proba[["p_clockwise", "p_counter"]].sum(1), 1.0)
+    truth = test.groupby("id")["direction"].first().loc[proba["id"]].to_numpy()
+    pred = np.where(proba["p_counter"] > 0.5, "counter", "clockwise")
+    accuracy = (pred == truth).mean()
+    print(f"\nLatentODE(classify='sequence') on spiral direction: accuracy {accuracy:.3f}")
+    assert accuracy > 0.8
+    loaded = LatentODE.load(model.save(tmp_path / "m"))
+    pd.testing.assert_frame_equal(
+        loaded.predict_proba(test, n_samples=5), model.predict_proba(test, n_samples=5)
+    )

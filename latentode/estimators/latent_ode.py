@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import lightning as L
@@ -61,6 +62,10 @@ class LatentODE(LightningEstimator):
         duplicates: ``"error"`` or ``"mean"`` for repeated (id, time) rows.
         poisson: also model when each target is observed, as a Poisson process with rate
             λ_d(z(t)) (joint likelihood of values and observation times).
+        classify: ``None``, ``"sequence"`` (one label per series, from z0; e.g. mortality)
+            or ``"point"`` (a label per row, from z(t); e.g. activity). Give the label column
+            to ``fit(label_col=...)``; the head trains jointly, weighted by ``label_weight``;
+            ``predict_proba`` returns class probabilities.
         seed: seeds initialisation, training and the posterior samples of predictions.
         verbose: show Lightning's progress bar.
         trainer_kwargs: extra ``lightning.Trainer`` arguments (``accelerator``,
@@ -98,6 +103,8 @@ class LatentODE(LightningEstimator):
         gradient_clip_val: float | None = 10.0,
         duplicates: str = "error",
         poisson: bool = False,
+        classify: str | None = None,
+        label_weight: float = 1.0,
         seed: int = 0,
         verbose: bool = True,
         trainer_kwargs: dict | None = None,
@@ -127,6 +134,8 @@ class LatentODE(LightningEstimator):
         self.gradient_clip_val = gradient_clip_val
         self.duplicates = duplicates
         self.poisson = poisson
+        self.classify = classify
+        self.label_weight = label_weight
         self.seed = seed
         self.verbose = verbose
         self.trainer_kwargs = trainer_kwargs
@@ -136,6 +145,13 @@ class LatentODE(LightningEstimator):
         self, n_features: int, offset: float, scale: float, base_rate: list[float]
     ) -> dict:
         extra = {"poisson": True, "poisson_base_rate": base_rate} if self.poisson else {}
+        if self.classify is not None:
+            n_classes = len(self.classes_)
+            extra.update(
+                n_labels=1 if n_classes == 2 else n_classes,
+                label_kind=self.classify,
+                label_weight=self.label_weight,
+            )
         return dict(
             **extra,
             input_dim=n_features,
@@ -172,14 +188,36 @@ class LatentODE(LightningEstimator):
         id_col: Hashable = "id",
         time_col: Hashable = "time",
         target_cols: Sequence[Hashable] | None = None,
+        label_col: Hashable | None = None,
     ) -> LatentODE:
         """Fit on a long DataFrame: one row per (id, time), one column per target, NaN =
-        not observed. ``target_cols=None`` takes every numeric column but id and time."""
+        not observed. ``target_cols=None`` takes every numeric column but id, time and
+        ``label_col`` (the labels when ``classify`` is set)."""
         self._check_params()
+        if (self.classify is None) != (label_col is None):
+            raise ValueError("set classify='sequence' or 'point' and pass label_col= together.")
+        if self.classify not in (None, "sequence", "point"):
+            raise ValueError(
+                f"classify must be None, 'sequence' or 'point', got {self.classify!r}."
+            )
+        if label_col is not None:
+            if label_col not in getattr(df, "columns", []):
+                raise DataFrameError(f"label column {label_col!r} is not in the frame.")
+            if target_cols is None:
+                target_cols = [
+                    c
+                    for c in df.columns
+                    if c not in (id_col, time_col, label_col)
+                    and pd.api.types.is_numeric_dtype(df[c])
+                    and not pd.api.types.is_bool_dtype(df[c])
+                ]
         clean, targets = check_frame(df, id_col, time_col, target_cols, duplicates=self.duplicates)
         codec = TimeCodec.fit(clean[time_col])
         scaler = fit_scaler(clean, targets)
         series = frame_to_series(clean, id_col, time_col, targets, codec, scaler)
+        if label_col is not None:
+            series = self._attach_labels(df, clean, series, id_col, time_col, label_col)
+            self.label_col_ = label_col
         rng = np.random.default_rng(self.seed)
         n = len(series)
         n_val = int(round(self.val_size * n)) if n >= 5 else 0
@@ -210,6 +248,82 @@ class LatentODE(LightningEstimator):
         self.module_ = module
         return self
 
+    def _attach_labels(self, df, clean, series, id_col, time_col, label_col) -> list[Series]:
+        """Series with ``label`` set: class index per series or per row (-1 = missing)."""
+        raw = df[[id_col, time_col, label_col]]
+        self.classes_ = sorted(pd.unique(raw[label_col].dropna()).tolist())
+        if len(self.classes_) < 2:
+            raise DataFrameError(f"label column {label_col!r} needs at least two classes.")
+        index = {c: i for i, c in enumerate(self.classes_)}
+        out = []
+        if self.classify == "sequence":
+            varying = raw.groupby(id_col)[label_col].nunique(dropna=True)
+            bad = varying[varying > 1].index.tolist()
+            if bad:
+                raise DataFrameError(
+                    f"classify='sequence' needs one label per series; {label_col!r} varies "
+                    f"within series {bad[:5]!r}. Use classify='point' for per-row labels."
+                )
+            first = raw.dropna(subset=[label_col]).groupby(id_col)[label_col].first()
+            for s in series:
+                lab = first.get(s.id)
+                out.append(replace(s, label=-1 if lab is None else index[lab]))
+            return out
+        merged = clean[[id_col, time_col]].merge(
+            raw.drop_duplicates([id_col, time_col]), on=[id_col, time_col], how="left"
+        )
+        codes = merged[label_col].map(index).fillna(-1).to_numpy(dtype=np.float64)
+        by_id = dict(list(merged.assign(_code=codes).groupby(id_col, sort=False)["_code"]))
+        for s in series:
+            out.append(replace(s, label=by_id[s.id].to_numpy()))
+        return out
+
+    @torch.no_grad()
+    def predict_proba(self, df: pd.DataFrame, n_samples: int = 50) -> pd.DataFrame:
+        """Class probabilities averaged over posterior samples: one row per series
+        (``classify="sequence"``) or per row of ``df`` (``"point"``); columns
+        ``p_<class>``."""
+        self._check_fitted()
+        if self.classify is None:
+            raise ValueError("this model was fitted without classify=; no label head.")
+        _, series = self._context(df)
+        model = self.module_.model
+        rows = []
+        for i in range(0, len(series), _CHUNK):
+            chunk = series[i : i + _CHUNK]
+            k = self._check_n_samples(n_samples)
+            eps = torch.stack(
+                [keyed_normal(self.seed, s.id, k, model.latent_dim) for s in chunk], 1
+            )
+            probs = model.predict_labels(collate(chunk), k, eps)
+            probs = probs.double().numpy()
+            if probs.ndim == (1 if self.classify == "sequence" else 2):  # binary: P(class 1)
+                probs = np.stack([1 - probs, probs], -1)
+            for b, s in enumerate(chunk):
+                if self.classify == "sequence":
+                    rows.append(
+                        pd.DataFrame([probs[b]], columns=self._proba_cols()).assign(
+                            **{self.id_col_: s.id}
+                        )
+                    )
+                else:
+                    frame = pd.DataFrame(probs[b, : len(s)], columns=self._proba_cols())
+                    decoded = self.codec_.decode(s.times)
+                    frame.insert(
+                        0,
+                        self.time_col_,
+                        decoded.reset_index(drop=True)
+                        if isinstance(decoded, pd.Series)
+                        else decoded,
+                    )
+                    rows.append(frame.assign(**{self.id_col_: s.id}))
+        out = pd.concat(rows, ignore_index=True)
+        first = [self.id_col_] + ([self.time_col_] if self.classify == "point" else [])
+        return out[first + self._proba_cols()]
+
+    def _proba_cols(self) -> list[str]:
+        return [f"p_{c}" for c in self.classes_]
+
     # ----------------------------------------------------------- persistence
     def _fitted_state(self) -> dict:
         return {
@@ -220,6 +334,8 @@ class LatentODE(LightningEstimator):
             "scaler": scaler_to_dict(self.scaler_),
             "n_series": self.n_series_,
             "module_hparams": dict(self.module_.hparams),
+            "classes": getattr(self, "classes_", None),
+            "label_col": getattr(self, "label_col_", None),
         }
 
     def _restore(self, state: dict) -> None:
@@ -229,6 +345,8 @@ class LatentODE(LightningEstimator):
         self.scaler_ = scaler_from_dict(state["scaler"])
         self.n_features_in_, self.n_series_ = len(self.target_cols_), state["n_series"]
         self.module_ = LatentODEModule(**state["module_hparams"])
+        if state.get("classes") is not None:
+            self.classes_, self.label_col_ = state["classes"], state["label_col"]
 
     # ============================================================ inference
     def _context(self, df: pd.DataFrame) -> tuple[pd.DataFrame, list[Series]]:

@@ -238,13 +238,15 @@ class LatentODEModel(TimeScaled):
         return self.classifier.log_prob(feats, labels.clamp_min(0), mask.to(z0.dtype))
 
     @torch.no_grad()
-    def predict_labels(self, batch: IrregularBatch, n_samples: int = 10) -> torch.Tensor:
+    def predict_labels(
+        self, batch: IrregularBatch, n_samples: int = 10, eps: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Class probabilities averaged over posterior samples: ``(B,)`` (binary) or
         ``(B, C)`` for sequence labels; ``(B, N)`` / ``(B, N, C)`` for point labels."""
         if self.classifier is None:
             raise ValueError("this model has no label head (n_labels=0).")
         mean, std = self.encode(batch)
-        z0 = self.sample_z0(mean, std, n_samples)
+        z0 = self.sample_z0(mean, std, n_samples) if eps is None else mean + std * eps.to(mean)
         feats = z0 if self.label_kind == "sequence" else self.latent_trajectory(z0, batch)
         logits = self.classifier(feats)
         probs = torch.sigmoid(logits) if self.n_labels == 1 else torch.softmax(logits, -1)
