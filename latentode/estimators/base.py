@@ -123,9 +123,24 @@ class LightningEstimator(BaseEstimator):
                 callbacks.append(ckpt)
                 if self.early_stopping:
                     callbacks.append(EarlyStopping("val_loss", patience=self.patience))
-            trainer = self._trainer(callbacks, has_val, root)
             quiet = logging.getLogger("lightning.pytorch")
             level = quiet.level
+            if not self.verbose:
+                quiet.setLevel(logging.WARNING)
+            try:
+                trainer = self._trainer(callbacks, has_val, root)
+            finally:
+                quiet.setLevel(level)
+            steps = self.max_epochs * len(datamodule.train_dataloader())
+            if steps < 300:
+                warnings.warn(
+                    f"{type(self).__name__}: only {steps} optimisation steps "
+                    f"({self.max_epochs} epochs x {len(datamodule.train_dataloader())} batches); "
+                    "neural ODEs usually need several hundred. Raise max_epochs or lower "
+                    "batch_size.",
+                    UserWarning,
+                    stacklevel=3,
+                )
             if not self.verbose:
                 quiet.setLevel(logging.WARNING)
             with warnings.catch_warnings():
