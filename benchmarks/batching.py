@@ -401,6 +401,9 @@ def main(argv: list[str] | None = None) -> None:
         "--enc-max-step", type=float, default=0.05, help="rk4 max step of the per-sample encoder"
     )
     parser.add_argument(
+        "--grid-step", type=float, default=0.02, help="decoder output-grid spacing"
+    )
+    parser.add_argument(
         "--weight-std",
         type=float,
         default=0.3,
@@ -408,6 +411,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
+    global GRID_STEP
+    GRID_STEP = args.grid_step
 
     torch.set_num_threads(args.threads)
     sizes_b = [32, 128] if args.quick else [32, 128, 512]
