@@ -417,6 +417,14 @@ class TimeCodec:
             out = out.dt.tz_localize("UTC").dt.tz_convert(self.tz)
         return out
 
+    def decode_values(
+        self, x: np.ndarray | Sequence[float]
+    ) -> np.ndarray | pd.api.extensions.ExtensionArray:
+        """:meth:`decode` as a positional array (a float array, or a datetime array that
+        keeps the time zone): assign it to a column or index it without index alignment."""
+        out = self.decode(x)
+        return out.array if isinstance(out, pd.Series) else out
+
 
 # --------------------------------------------------------------------------- check_frame
 def _missing_columns_error(df: pd.DataFrame, missing: list[Any], role: str) -> DataFrameError:
@@ -855,9 +863,9 @@ def predictions_frame(
 
     row_ids = [id_list[i] for i, n in enumerate(lens) for _ in range(n)]
     row_ids = [row_ids[k] for k in order]
-    decoded = codec.decode(t_all[order])
+    decoded = codec.decode_values(t_all[order])
     out = pd.DataFrame({id_col: pd.Series(row_ids, dtype=None if row_ids else object)})
-    out[time_col] = decoded.reset_index(drop=True) if isinstance(decoded, pd.Series) else decoded
+    out[time_col] = decoded
     for j, c in enumerate(targets):
         out[c] = means[:, j]
         for q in qs:

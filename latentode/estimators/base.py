@@ -86,6 +86,16 @@ class LightningEstimator(BaseEstimator):
         return hasattr(self, self._fitted_marker)
 
     # ------------------------------------------------------------ training
+    def _split(self, items: list) -> tuple[list, list]:
+        """``(train, val)``: a seeded ``val_size`` share of the series (sequences) held out
+        for validation, none below 5 series."""
+        if not 0 <= self.val_size < 1:
+            raise ValueError(f"val_size must be in [0, 1), got {self.val_size}.")
+        n = len(items)
+        n_val = int(round(self.val_size * n)) if n >= 5 else 0
+        order = np.random.default_rng(self.seed).permutation(n)
+        return [items[i] for i in order[n_val:]], [items[i] for i in order[:n_val]]
+
     def _trainer(self, callbacks: list, has_val: bool, root: str) -> L.Trainer:
         kwargs: dict[str, Any] = dict(
             max_epochs=self.max_epochs,

@@ -118,12 +118,8 @@ class EventIntensity(LightningEstimator):
         seqs, marks = check_events(events, id_col, time_col, mark_col, window, codec=codec)
         n_marks = len(marks)
         series = events_to_series(seqs, n_marks)
-        rng = np.random.default_rng(self.seed)
         n = len(series)
-        n_val = int(round(self.val_size * n)) if n >= 5 else 0
-        order = rng.permutation(n)
-        val = [series[i] for i in order[:n_val]]
-        train = [series[i] for i in order[n_val:]]
+        train, val = self._split(series)
         offset, scale = fit_time_scale(train)
         exposure = sum(s.end - s.start for s in seqs) / scale
         counts = np.bincount(
@@ -262,10 +258,7 @@ class EventIntensity(LightningEstimator):
         frames = []
         for s, (rates, _) in zip(seqs, post, strict=True):
             frame = pd.DataFrame({self.id_col_: [s.id] * len(t)})
-            decoded = self.codec_.decode(t)
-            frame[self.time_col_] = (
-                decoded.reset_index(drop=True) if isinstance(decoded, pd.Series) else decoded
-            )
+            frame[self.time_col_] = self.codec_.decode_values(t)
             for j, c in enumerate(cols):
                 frame[c] = rates[:, :, j].mean(0)
                 for q in qs:
@@ -381,10 +374,7 @@ class EventIntensity(LightningEstimator):
             )
         t_all = np.concatenate(rows_t) if rows_t else np.zeros(0)
         out = pd.DataFrame({self.id_col_: rows_id, "sample": rows_k})
-        decoded = self.codec_.decode(t_all)
-        out[self.time_col_] = (
-            decoded.reset_index(drop=True) if isinstance(decoded, pd.Series) else decoded
-        )
+        out[self.time_col_] = self.codec_.decode_values(t_all)
         if self.mark_col_ is not None:
             out[self.mark_col_] = [self.marks_[m] for m in rows_m]
         return out.sort_values(
@@ -426,15 +416,13 @@ class EventIntensity(LightningEstimator):
             tot = cum.sum(-1)  # (K, G)
             cdf = 1.0 - np.exp(-(tot - tot[:, :1])).mean(0)
             row = {self.id_col_: s.id}
-            decoded = self.codec_.decode(np.array([last]))
-            row["last_time"] = decoded.iloc[0] if isinstance(decoded, pd.Series) else decoded[0]
+            row["last_time"] = self.codec_.decode_values([last])[0]
             for q in qs:
                 if cdf[-1] < q:
                     row[f"next_q{q:g}"] = np.nan
                     continue
                 t_q = float(np.interp(q, np.maximum.accumulate(cdf), grid))
-                d = self.codec_.decode(np.array([t_q]))
-                row[f"next_q{q:g}"] = d.iloc[0] if isinstance(d, pd.Series) else d[0]
+                row[f"next_q{q:g}"] = self.codec_.decode_values([t_q])[0]
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -466,12 +454,12 @@ class EventIntensity(LightningEstimator):
             grid = np.linspace(s.start, s.end, n_grid)
             rates, _ = self._posterior([s], [grid], n_samples)[0]
             tot = rates.sum(-1)
-            x = self.codec_.decode(grid)
+            x = self.codec_.decode_values(grid)
             ax.fill_between(
                 x, np.quantile(tot, lo, 0), np.quantile(tot, hi, 0), alpha=0.25, linewidth=0
             )
             ax.plot(x, tot.mean(0), label="posterior mean intensity")
-            ev = self.codec_.decode(s.times)
+            ev = self.codec_.decode_values(s.times)
             ax.plot(ev, np.zeros(len(s.times)), "|", color="k", markersize=12, label="events")
             ax.set_ylabel(f"λ ({sid})")
         axes[0, 0].legend(fontsize="small", loc="best")

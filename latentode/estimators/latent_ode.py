@@ -177,8 +177,6 @@ class LatentODE(LightningEstimator):
         )
 
     def _check_params(self) -> None:
-        if not 0 <= self.val_size < 1:
-            raise ValueError(f"val_size must be in [0, 1), got {self.val_size}.")
         if self.batch_size < 1 or self.max_epochs < 1:
             raise ValueError("batch_size and max_epochs must be at least 1.")
 
@@ -218,12 +216,8 @@ class LatentODE(LightningEstimator):
         if label_col is not None:
             series = self._attach_labels(df, clean, series, id_col, time_col, label_col)
             self.label_col_ = label_col
-        rng = np.random.default_rng(self.seed)
         n = len(series)
-        n_val = int(round(self.val_size * n)) if n >= 5 else 0
-        order = rng.permutation(n)
-        val = [series[i] for i in order[:n_val]]
-        train = [series[i] for i in order[n_val:]]
+        train, val = self._split(series)
         masks = dict(
             fraction_range=(self.min_observed, 1.0), extrapolate_prob=self.extrapolate_prob
         )
@@ -308,14 +302,7 @@ class LatentODE(LightningEstimator):
                     )
                 else:
                     frame = pd.DataFrame(probs[b, : len(s)], columns=self._proba_cols())
-                    decoded = self.codec_.decode(s.times)
-                    frame.insert(
-                        0,
-                        self.time_col_,
-                        decoded.reset_index(drop=True)
-                        if isinstance(decoded, pd.Series)
-                        else decoded,
-                    )
+                    frame.insert(0, self.time_col_, self.codec_.decode_values(s.times))
                     rows.append(frame.assign(**{self.id_col_: s.id}))
         out = pd.concat(rows, ignore_index=True)
         first = [self.id_col_] + ([self.time_col_] if self.classify == "point" else [])
@@ -538,11 +525,8 @@ class LatentODE(LightningEstimator):
             noisy = self._noisy(smp[:, idx], self._rng(s.id))
             k, n, d = noisy.shape
             values = self.scaler_.inverse_transform(noisy.reshape(k * n, d))
-            times_k = self.codec_.decode(np.tile(queries[s.id], k))
             frame = pd.DataFrame({self.id_col_: [s.id] * (k * n)})
-            frame[self.time_col_] = (
-                times_k.reset_index(drop=True) if isinstance(times_k, pd.Series) else times_k
-            )
+            frame[self.time_col_] = self.codec_.decode_values(np.tile(queries[s.id], k))
             frame["sample"] = np.repeat(np.arange(k), n)
             for j, c in enumerate(self.target_cols_):
                 frame[c] = values[:, j]

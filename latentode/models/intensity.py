@@ -18,10 +18,10 @@ from typing import Any
 import torch
 
 from ..data.batch import IrregularBatch
-from ..nn.bounds import elbo, iwae, mc_elbo
+from ..nn.bounds import iwae, variational_objective
 from ..nn.encoders import ODERNNEncoder
 from ..nn.intensity import AugmentedField, IntensityHead, poisson_process_log_likelihood
-from ..nn.likelihoods import gaussian_kl, normal_log_prob
+from ..nn.likelihoods import gaussian_kl, reparameterize
 from ..nn.odefunc import ODEFunc
 from ..nn.solve import SolverConfig, solve_at_times
 from .timescale import TimeScaled
@@ -91,15 +91,13 @@ class EventModel(TimeScaled):
 
     def _terms(self, batch: IrregularBatch, n_samples: int):
         mean, std = self.encode(batch)
-        eps = torch.randn((n_samples, *mean.shape), dtype=mean.dtype, device=mean.device)
-        z0 = mean + std * eps
+        z0, log_pz, log_qz = reparameterize(mean, std, n_samples)
         rates, cum = self.solve(z0, batch)
         compensator = cum[:, :, -1].sum(-1)  # at the window end, the last time of each row
         marks = batch.values.argmax(-1)
         event_mask = batch.target_mask.amax(-1)
         log_px = poisson_process_log_likelihood(rates, marks, event_mask, compensator)
-        log_pz = normal_log_prob(z0, torch.zeros_like(z0), torch.ones_like(z0))
-        return mean, std, log_px, log_pz, normal_log_prob(z0, mean, std)
+        return mean, std, log_px, log_pz, log_qz
 
     # --------------------------------------------------------------- objective
     def forward(
@@ -110,22 +108,10 @@ class EventModel(TimeScaled):
         objective: str = "iwae",
     ) -> dict[str, Any]:
         """Loss and per-sequence bounds (in rescaled time units; see :meth:`log_marginal`)."""
-        if objective not in ("iwae", "elbo"):
-            raise ValueError(f"objective must be 'iwae' or 'elbo', got {objective!r}.")
         mean, std, log_px, log_pz, log_qz = self._terms(batch, n_samples)
-        kl = gaussian_kl(mean, std)
-        bound = (
-            iwae(log_px, log_pz, log_qz, kl_weight)
-            if objective == "iwae"
-            else elbo(log_px, kl, kl_weight)
+        return variational_objective(
+            log_px, log_pz, log_qz, gaussian_kl(mean, std), kl_weight, objective
         )
-        return {
-            "loss": -bound.mean(),
-            "elbo": elbo(log_px, kl),
-            "mc_elbo": mc_elbo(log_px, log_pz, log_qz),
-            "iwae": iwae(log_px, log_pz, log_qz),
-            "kl": kl,
-        }
 
     @torch.no_grad()
     def log_marginal(self, batch: IrregularBatch, n_samples: int = 100) -> torch.Tensor:
@@ -142,5 +128,6 @@ class EventModel(TimeScaled):
         """Rates per raw time unit and cumulative intensities, both ``(K, B, N + E, M)``,
         for z0 = mean + std * eps with ``eps (K, B, L)``."""
         mean, std = self.encode(batch)
-        rates, cum = self.solve(mean + std * eps.to(mean), batch, extra)
+        z0, _, _ = reparameterize(mean, std, eps.shape[0], eps)
+        rates, cum = self.solve(z0, batch, extra)
         return rates / self.time_scale.to(rates.dtype), cum

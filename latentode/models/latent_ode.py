@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ..data.batch import IrregularBatch
-from ..nn.bounds import elbo, iwae, mc_elbo
+from ..nn.bounds import iwae, variational_objective
 from ..nn.decoders import GRUDecoder, ODEDecoder, Readout
 from ..nn.encoders import ODERNNEncoder, RNNEncoder
 from ..nn.intensity import AugmentedField, IntensityHead
@@ -17,7 +17,7 @@ from ..nn.likelihoods import (
     CategoricalHead,
     GaussianLikelihood,
     gaussian_kl,
-    normal_log_prob,
+    reparameterize,
 )
 from ..nn.solve import SolverConfig, solve_at_times
 from .timescale import TimeScaled
@@ -157,11 +157,6 @@ class LatentODEModel(TimeScaled):
         compensator = cum[:, :, -1].sum(-1)  # padding repeats the last time
         return z, (log_rate * mask).sum((-1, -2)) - compensator
 
-    def sample_z0(self, mean: torch.Tensor, std: torch.Tensor, n_samples: int) -> torch.Tensor:
-        """Reparameterized samples ``(K, B, L)``."""
-        eps = torch.randn((n_samples, *mean.shape), dtype=mean.dtype, device=mean.device)
-        return mean + std * eps
-
     def predict_samples(
         self, batch: IrregularBatch, n_samples: int = 10, eps: torch.Tensor | None = None
     ) -> torch.Tensor:
@@ -171,10 +166,7 @@ class LatentODEModel(TimeScaled):
         callers can give each series its own random stream.
         """
         mean, std = self.encode(batch)
-        if eps is None:
-            z0 = self.sample_z0(mean, std, n_samples)
-        else:
-            z0 = mean + std * eps.to(mean)
+        z0, _, _ = reparameterize(mean, std, n_samples, eps)
         return self.readout(self.latent_trajectory(z0, batch))
 
     # ------------------------------------------------------------ objective
@@ -191,29 +183,17 @@ class LatentODEModel(TimeScaled):
         (per-series bounds with KL weight 1, ``(B,)``), ``kl (B,)``,
         ``pred (B, N, D)`` (mean over samples) and ``samples (K, B, N, D)``.
         """
-        if objective not in ("iwae", "elbo"):
-            raise ValueError(f"objective must be 'iwae' or 'elbo', got {objective!r}.")
         mean, std, samples, log_px, log_pz, log_qz = self._importance_terms(batch, n_samples)
-        kl = gaussian_kl(mean, std)
-        if objective == "iwae":
-            train_bound = iwae(log_px, log_pz, log_qz, kl_weight)
-        else:
-            train_bound = elbo(log_px, kl, kl_weight)
-        return {
-            "loss": -train_bound.mean(),
-            "elbo": elbo(log_px, kl),
-            "mc_elbo": mc_elbo(log_px, log_pz, log_qz),
-            "iwae": iwae(log_px, log_pz, log_qz),
-            "kl": kl,
-            "pred": samples.mean(0),
-            "samples": samples,
-        }
+        out = variational_objective(
+            log_px, log_pz, log_qz, gaussian_kl(mean, std), kl_weight, objective
+        )
+        return {**out, "pred": samples.mean(0), "samples": samples}
 
     def _importance_terms(self, batch: IrregularBatch, n_samples: int) -> tuple:
         """``mean, std (B, L)``, ``samples (K, B, N, D)`` and ``log p(x|z), log p(z),
         log q(z)``, each ``(K, B)``, for K reparameterized draws of z0."""
         mean, std = self.encode(batch)
-        z0 = self.sample_z0(mean, std, n_samples)
+        z0, log_pz, log_qz = reparameterize(mean, std, n_samples)
         if self.poisson:
             z, log_times = self.poisson_log_likelihood(z0, batch)
         else:
@@ -222,8 +202,7 @@ class LatentODEModel(TimeScaled):
         log_px = self.likelihood.log_prob(batch.values, samples, batch.target_mask) + log_times
         if self.classifier is not None and batch.labels is not None:
             log_px = log_px + self.label_weight * self._label_log_prob(z0, z, batch)
-        log_pz = normal_log_prob(z0, torch.zeros_like(z0), torch.ones_like(z0))
-        return mean, std, samples, log_px, log_pz, normal_log_prob(z0, mean, std)
+        return mean, std, samples, log_px, log_pz, log_qz
 
     def _label_log_prob(self, z0: torch.Tensor, z: torch.Tensor, batch: IrregularBatch):
         labels = batch.labels
@@ -246,7 +225,7 @@ class LatentODEModel(TimeScaled):
         if self.classifier is None:
             raise ValueError("this model has no label head (n_labels=0).")
         mean, std = self.encode(batch)
-        z0 = self.sample_z0(mean, std, n_samples) if eps is None else mean + std * eps.to(mean)
+        z0, _, _ = reparameterize(mean, std, n_samples, eps)
         feats = z0 if self.label_kind == "sequence" else self.latent_trajectory(z0, batch)
         logits = self.classifier(feats)
         probs = torch.sigmoid(logits) if self.n_labels == 1 else torch.softmax(logits, -1)

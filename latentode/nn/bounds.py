@@ -9,7 +9,7 @@ import math
 
 import torch
 
-__all__ = ["elbo", "mc_elbo", "iwae", "KLSchedule"]
+__all__ = ["elbo", "mc_elbo", "iwae", "variational_objective", "KLSchedule"]
 
 
 def elbo(log_px: torch.Tensor, kl: torch.Tensor, kl_weight: float = 1.0) -> torch.Tensor:
@@ -48,6 +48,41 @@ def iwae(
     k = log_px.shape[0]
     log_w = log_px + kl_weight * (log_pz - log_qz)
     return torch.logsumexp(log_w, dim=0) - math.log(k)
+
+
+def variational_objective(
+    log_px: torch.Tensor,
+    log_pz: torch.Tensor,
+    log_qz: torch.Tensor,
+    kl: torch.Tensor,
+    kl_weight: float = 1.0,
+    objective: str = "iwae",
+) -> dict[str, torch.Tensor]:
+    """The training loss and the diagnostic bounds every VAE model reports.
+
+    Args:
+        log_px, log_pz, log_qz: ``(K, B)`` on the same K draws of z0.
+        kl: ``(B,)`` analytic KL of q(z0) from the prior.
+        kl_weight: annealing weight of the training bound.
+        objective: ``"iwae"`` or ``"elbo"`` for the loss.
+
+    Returns:
+        ``loss`` (scalar, minus the mean training bound) and, per series with KL weight 1,
+        ``elbo``, ``mc_elbo``, ``iwae``, and ``kl``.
+    """
+    if objective == "iwae":
+        bound = iwae(log_px, log_pz, log_qz, kl_weight)
+    elif objective == "elbo":
+        bound = elbo(log_px, kl, kl_weight)
+    else:
+        raise ValueError(f"objective must be 'iwae' or 'elbo', got {objective!r}.")
+    return {
+        "loss": -bound.mean(),
+        "elbo": elbo(log_px, kl),
+        "mc_elbo": mc_elbo(log_px, log_pz, log_qz),
+        "iwae": iwae(log_px, log_pz, log_qz),
+        "kl": kl,
+    }
 
 
 class KLSchedule:

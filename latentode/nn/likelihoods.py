@@ -22,6 +22,7 @@ __all__ = [
     "categorical_log_likelihood",
     "normal_log_prob",
     "gaussian_kl",
+    "reparameterize",
     "BernoulliHead",
     "CategoricalHead",
 ]
@@ -145,6 +146,25 @@ def normal_log_prob(z: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> t
     """Diagonal Gaussian log-density summed over the last dim: ``(..., L) -> (...)``."""
     u = (z - mean) / std
     return (-0.5 * u * u - torch.log(std) - 0.5 * _LOG_2PI).sum(-1)
+
+
+def reparameterize(
+    mean: torch.Tensor, std: torch.Tensor, n_samples: int, eps: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """K draws ``z0 = mean + std * eps`` from q(z0) and their log-densities.
+
+    Args:
+        mean, std: ``(B, L)``.
+        eps: optional ``(K, B, L)`` standard normals (drawn if ``None``).
+
+    Returns:
+        ``z0 (K, B, L)``, ``log p(z0)`` under N(0, I) and ``log q(z0)``, each ``(K, B)``.
+    """
+    if eps is None:
+        eps = torch.randn((n_samples, *mean.shape), dtype=mean.dtype, device=mean.device)
+    z0 = mean + std * eps.to(mean)
+    log_pz = normal_log_prob(z0, torch.zeros_like(z0), torch.ones_like(z0))
+    return z0, log_pz, normal_log_prob(z0, mean, std)
 
 
 def gaussian_kl(
