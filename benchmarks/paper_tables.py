@@ -5,21 +5,29 @@ on the periodic set and on the MuJoCo hopper set, for interpolation (the encoder
 fraction of the points, every point is scored) and extrapolation (the encoder sees a
 fraction of the points of the first half of each series, the second half is scored), at
 10/20/30/50% observed. Prints test MSE next to the paper's (Rubanova et al. 2019, Table 3;
-MuJoCo, x1e-2), seconds per epoch, and the seconds until the validation MSE first beat
-per-series linear interpolation. Writes JSON and a markdown table.
+MuJoCo, x1e-2), seconds per epoch, and the seconds until the validation MSE first reached
+the paper's number for the same model and cell (hopper) and first beat per-series linear
+interpolation. Writes JSON, prints markdown, and with ``--readme`` writes the markdown into
+``benchmarks/README.md`` between ``<!-- paper_tables:NAME -->`` markers.
 
     python benchmarks/paper_tables.py --budget smoke     # plumbing check, ~5 min
     python benchmarks/paper_tables.py --budget quick     # CPU budget, ~1-2 h
     python benchmarks/paper_tables.py --budget full      # the paper's sizes, for a GPU
 
 Hopper needs ``pip install -e ".[hopper]"``; without it the hopper rows are skipped.
-Every state dimension of hopper is scaled to [0, 1] as in the reference code.
+Hopper follows the reference code (``--hopper-scaling reference``, the default): series of
+200 steps, each state dimension mapped by ``(x - min) / max`` over the whole set (the
+reference's ``normalize_data``; ``range`` maps to [0, 1] instead); interpolation on a random
+window of 100 consecutive steps per series with times ``k / 200``; extrapolation on the whole
+series, the encoder seeing the first third (the reference's ``n_observed_tp = T // 3`` for
+hopper) and the last two thirds scored. The periodic set is cut at half its span.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -63,8 +71,8 @@ BUDGETS = {
     "quick": dict(
         n_series=500,
         periodic_points=100,
-        hopper_steps=100,
-        max_steps=400,
+        hopper_steps=200,
+        max_steps=300,
         fractions=FRACTIONS,
         latent=10,
         units=100,
@@ -125,71 +133,102 @@ def make_model(name: str, dim: int, latent: int, units: int) -> L.LightningModul
     raise ValueError(name)
 
 
-def load_sets(budget: dict, seed: int) -> dict[str, list[Series]]:
-    sets = {
-        "periodic": periodic_series(budget["n_series"], budget["periodic_points"], 5.0, seed=seed)
-    }
-    try:
-        from latentode.datasets import hopper
+def scale_hopper(x: np.ndarray, how: str) -> np.ndarray:
+    """Map each state dimension of ``x: (n_series, n_steps, 14)`` as ``how`` says.
 
-        df = hopper(budget["n_series"], budget["hopper_steps"], seed=seed)
+    ``reference``: ``(x - min) / max`` per dimension over the whole set, with ``max = 0``
+    replaced by 1, as the reference code's ``normalize_data`` does (so a dimension whose
+    minimum is about ``-max`` spans about [0, 2]); ``range``: ``(x - min) / (max - min)``.
+    """
+    flat = x.reshape(-1, x.shape[-1])
+    lo, hi = flat.min(0), flat.max(0)
+    if how == "reference":
+        return (x - lo) / np.where(hi == 0, 1.0, hi)
+    if how == "range":
+        return (x - lo) / np.where(hi > lo, hi - lo, 1.0)
+    raise ValueError(f"hopper scaling must be 'reference' or 'range', got {how!r}")
+
+
+def load_sets(budget: dict, seed: int, hopper_scaling: str = "reference") -> dict[str, dict]:
+    """``{name: {"interpolation": series, "extrapolation": series, "cut": fraction}}``."""
+    periodic = periodic_series(budget["n_series"], budget["periodic_points"], 5.0, seed=seed)
+    sets = {"periodic": {"interpolation": periodic, "extrapolation": periodic, "cut": 0.5}}
+    try:
+        from latentode.datasets.hopper import hopper_array
+
+        x = hopper_array(budget["n_series"], budget["hopper_steps"], seed=seed)
     except ImportError as err:
         print(f"hopper skipped: {err}")
         return sets
-    cols = [c for c in df.columns if c not in ("id", "time")]
-    vals = df[cols].to_numpy(dtype=np.float64)
-    lo, hi = vals.min(0), vals.max(0)
-    vals = (vals - lo) / np.where(hi > lo, hi - lo, 1.0)
-    sets["hopper"] = [
-        Series(times=g["time"].to_numpy(), values=vals[g.index], id=sid)
-        for sid, g in df.groupby("id", sort=True)
-    ]
+    x = scale_hopper(x.astype(np.float64), hopper_scaling)
+    n_steps = x.shape[1]
+    window = max(2, n_steps // 2)
+    starts = np.random.default_rng(seed).integers(0, n_steps - window + 1, size=len(x))
+    times = np.arange(n_steps) / n_steps
+    sets["hopper"] = {
+        "interpolation": [
+            Series(times=times[:window], values=x[i, a : a + window], id=i)
+            for i, a in enumerate(starts)
+        ],
+        "extrapolation": [Series(times=times, values=x[i], id=i) for i in range(len(x))],
+        "cut": 1 / 3,
+    }
     return sets
 
 
-def protocol(series: list[Series], task: str, fraction: float, seed: int) -> list[Series]:
+def protocol(
+    series: list[Series], task: str, fraction: float, seed: int, cut: float = 0.5
+) -> list[Series]:
+    """Interpolation: the encoder sees ``fraction`` of each series' points, all are scored.
+    Extrapolation: it sees ``fraction`` of the points before ``cut`` of the span, the
+    points after the cut are scored."""
     if task == "interpolation":
         return subsample_observed(series, fraction, seed)
-    first_half = split_extrapolation(series, 0.5)
-    # keep `fraction` of the first-half points visible to the encoder
-    thinned = subsample_observed(
-        [s.with_masks(s.obs_mask, s.obs_mask) for s in first_half],
-        fraction,
-        seed,
-        score_all=True,
-    )
-    return [
-        s.with_masks(t.obs_mask, f.target_mask)
-        for s, t, f in zip(series, thinned, first_half, strict=True)
-    ]
+    return subsample_observed(split_extrapolation(series, cut), fraction, seed)
 
 
-class TimeToTarget(Callback):
-    """Seconds from the start of fitting until ``val_mse`` first falls below ``target``."""
+class ValidationCurve(Callback):
+    """Records ``(seconds since the start of fitting, val_mse)`` after each validation."""
 
-    def __init__(self, target: float) -> None:
-        self.target, self.start, self.reached = target, 0.0, None
+    def __init__(self) -> None:
+        self.start, self.points = 0.0, []
 
     def on_fit_start(self, trainer, module) -> None:
         self.start = time.perf_counter()
 
     def on_validation_end(self, trainer, module) -> None:
         mse = trainer.callback_metrics.get("val_mse")
-        if self.reached is None and mse is not None and float(mse) <= self.target:
-            self.reached = time.perf_counter() - self.start
+        if mse is not None and not trainer.sanity_checking:
+            self.points.append((time.perf_counter() - self.start, float(mse)))
 
 
-def run_one(name, data, task, fraction, budget, seed):
+def seconds_to(curve: list[tuple[float, float]], target: float | None) -> float | None:
+    """First time on ``curve`` at which the MSE is at or below ``target``, else None."""
+    if target is None:
+        return None
+    return next((t for t, mse in curve if mse <= target), None)
+
+
+def paper_value(dataset: str, name: str, task: str, fraction: float) -> float | None:
+    """The paper's MuJoCo test MSE (not x1e-2) for this cell, or None."""
+    if dataset != "hopper" or fraction not in FRACTIONS or name not in PAPER_MUJOCO:
+        return None
+    k = FRACTIONS.index(fraction) + (4 if task == "extrapolation" else 0)
+    return PAPER_MUJOCO[name][k] / 100
+
+
+def run_one(name, dataset, sets, task, fraction, budget, seed):
+    data = sets[dataset][task]
     n = len(data)
     n_tr, n_va = int(0.8 * n), int(0.1 * n)
-    masked = protocol(data, task, fraction, seed)
+    masked = protocol(data, task, fraction, seed, cut=sets[dataset]["cut"])
     train, val, test = masked[:n_tr], masked[n_tr : n_tr + n_va], masked[n_tr + n_va :]
     vb = collate(val)
-    target = float(masked_errors(vb, linear_interpolation(vb))["mse"][0])
+    val_linear = float(masked_errors(vb, linear_interpolation(vb))["mse"][0])
     L.seed_everything(seed, verbose=False)
     module = make_model(name, data[0].n_features, budget["latent"], budget["units"])
     dm = IrregularDataModule(train, val, test, batch_size=50, seed=seed)
-    ttt = TimeToTarget(target)
+    curve = ValidationCurve()
     steps_per_epoch = max(1, -(-len(train) // 50))
     trainer = L.Trainer(
         max_steps=budget["max_steps"],
@@ -197,7 +236,7 @@ def run_one(name, data, task, fraction, budget, seed):
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
-        callbacks=[ttt],
+        callbacks=[curve],
         check_val_every_n_epoch=1,
         num_sanity_val_steps=0,
     )
@@ -206,75 +245,96 @@ def run_one(name, data, task, fraction, budget, seed):
     seconds = time.perf_counter() - t0
     res = trainer.test(module, dm, verbose=False)[0]
     tb = collate(test)
+    paper = paper_value(dataset, name, task, fraction)
     return {
         "model": name,
         "task": task,
         "fraction": fraction,
         "test_mse": res["test_mse"],
+        # per-series linear interpolation of the encoder's points (held flat past the
+        # last one, so in extrapolation it is "last value carried forward")
         "linear_mse": float(masked_errors(tb, linear_interpolation(tb))["mse"][0]),
+        "paper_mse": paper,
         "seconds": seconds,
         "epochs": max(trainer.current_epoch, 1),
         "sec_per_epoch": seconds / max(trainer.global_step / steps_per_epoch, 1e-9),
-        "sec_to_beat_linear": ttt.reached,
+        "val_curve": curve.points,
+        "val_linear_mse": val_linear,
+        "sec_to_paper": seconds_to(curve.points, paper),
+        "sec_to_beat_linear": seconds_to(curve.points, val_linear),
     }
 
 
+def _reach(times: list[float | None]) -> str:
+    reached = [t for t in times if t is not None]
+    if not times:
+        return ""
+    if not reached:
+        return f"never (0/{len(times)})"
+    return f"{np.median(reached):.0f} ({len(reached)}/{len(times)})"
+
+
 def markdown(rows: list[dict], dataset: str, fractions) -> str:
+    """One table: a row per model, then the linear-interpolation row."""
+    hop = dataset == "hopper"
+    head = [f"interp {round(f * 100)}%" for f in fractions]
+    head += [f"extrap {round(f * 100)}%" for f in fractions]
+    head += ["s/epoch"] + (["s to paper's MSE"] if hop else []) + ["s to beat linear"]
     lines = [
-        f"#### {dataset} (test MSE x1e-2; paper's MuJoCo numbers in brackets)",
+        f"#### {dataset} (test MSE x1e-2" + ("; the paper's in brackets)" if hop else ")"),
         "",
-        "| model | "
-        + " | ".join(f"interp {int(f * 100)}%" for f in fractions)
-        + " | "
-        + " | ".join(f"extrap {int(f * 100)}%" for f in fractions)
-        + " | s/epoch | s to beat linear |",
-        "|---" * (2 * len(fractions) + 3) + "|",
+        "| model | " + " | ".join(head) + " |",
+        "|---" * (len(head) + 1) + "|",
     ]
+
+    def find(name, task, f):
+        match = (r for r in rows if (r["model"], r["task"], r["fraction"]) == (name, task, f))
+        return next(match, None)
+
     for name in PAPER_MUJOCO:
-        cells, speed, ttt = [], [], []
+        cells, speed, to_paper, to_linear = [], [], [], []
         for task in ("interpolation", "extrapolation"):
             for f in fractions:
-                r = next(
-                    (
-                        r
-                        for r in rows
-                        if r["model"] == name and r["task"] == task and r["fraction"] == f
-                    ),
-                    None,
-                )
+                r = find(name, task, f)
                 if r is None:
                     cells.append("-")
                     continue
                 cell = f"{100 * r['test_mse']:.3f}"
-                if dataset == "hopper":
-                    k = FRACTIONS.index(f) + (4 if task == "extrapolation" else 0)
-                    cell += f" [{PAPER_MUJOCO[name][k]:.3f}]"
+                if r.get("paper_mse") is not None:
+                    cell += f" [{100 * r['paper_mse']:.3f}]"
                 cells.append(cell)
                 speed.append(r["sec_per_epoch"])
-                ttt.append(r["sec_to_beat_linear"])
-        reached = [t for t in ttt if t is not None]
-        lines.append(
-            f"| {name} | "
-            + " | ".join(cells)
-            + f" | {np.mean(speed):.1f} | "
-            + (
-                f"{np.median(reached):.0f} ({len(reached)}/{len(ttt)})"
-                if reached
-                else f"never (0/{len(ttt)})"
-            )
-            + " |"
-        )
-    lin = [r for r in rows if r["model"] == "Latent ODE (ODE enc)"]
-    if lin:
-        lines.append(
-            "| linear interpolation | "
-            + " | ".join(
-                f"{100 * r['linear_mse']:.3f}"
-                for r in sorted(lin, key=lambda r: (r["task"] != "interpolation", r["fraction"]))
-            )
-            + " | | |"
-        )
+                to_paper.append(r.get("sec_to_paper"))
+                to_linear.append(r["sec_to_beat_linear"])
+        if not speed:
+            continue
+        tail = [f"{np.mean(speed):.1f}"] + ([_reach(to_paper)] if hop else [])
+        tail.append(_reach(to_linear))
+        lines.append(f"| {name} | " + " | ".join(cells + tail) + " |")
+    ref = next((n for n in PAPER_MUJOCO if any(r["model"] == n for r in rows)), None)
+    if ref is not None:
+        cells = []
+        for task in ("interpolation", "extrapolation"):
+            for f in fractions:
+                r = find(ref, task, f)
+                cells.append("-" if r is None else f"{100 * r['linear_mse']:.3f}")
+        blanks = [""] * (len(head) - len(cells))
+        lines.append("| linear interpolation | " + " | ".join(cells + blanks) + " |")
     return "\n".join(lines)
+
+
+def write_readme(readme: Path, name: str, text: str) -> None:
+    """Replace the text between ``<!-- paper_tables:name -->`` and
+    ``<!-- /paper_tables:name -->`` in ``readme`` (appending the block if absent)."""
+    start, end = f"<!-- paper_tables:{name} -->", f"<!-- /paper_tables:{name} -->"
+    doc = readme.read_text() if readme.exists() else ""
+    block = f"{start}\n{text.strip()}\n{end}"
+    if start in doc and end in doc:
+        head, rest = doc.split(start, 1)
+        doc = head + block + rest.split(end, 1)[1]
+    else:
+        doc = doc.rstrip() + "\n\n" + block + "\n"
+    readme.write_text(doc)
 
 
 def main() -> None:
@@ -286,17 +346,30 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(PAPER_MUJOCO))
     parser.add_argument("--fractions", help="comma-separated, overriding the budget's")
     parser.add_argument("--max-steps", type=int, help="overrides the budget's")
+    parser.add_argument("--n-series", type=int, help="overrides the budget's")
+    parser.add_argument("--hopper-scaling", choices=("reference", "range"), default="reference")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=None, help="JSON path (default results/paper_<budget>)")
+    parser.add_argument(
+        "--readme",
+        action="store_true",
+        help="write the tables into benchmarks/README.md (block named <budget>_<datasets>)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     budget = dict(BUDGETS[args.budget])
     if args.fractions:
         budget["fractions"] = tuple(float(f) for f in args.fractions.split(","))
-    if args.max_steps:
-        budget["max_steps"] = args.max_steps
-    sets = load_sets(budget, args.seed)
+    for key in ("max_steps", "n_series"):
+        if getattr(args, key):
+            budget[key] = getattr(args, key)
+    started = time.perf_counter()
+    tag = f"{args.budget}_{args.datasets.replace(',', '_')}"
+    out = Path(args.out or ROOT / "results" / f"paper_{tag}.json")
+    out.parent.mkdir(exist_ok=True)
+    settings = dict(budget, seed=args.seed, hopper_scaling=args.hopper_scaling)
+    sets = load_sets(budget, args.seed, args.hopper_scaling)
     rows = []
     for dataset in args.datasets.split(","):
         if dataset not in sets:
@@ -304,7 +377,7 @@ def main() -> None:
         for task in ("interpolation", "extrapolation"):
             for f in budget["fractions"]:
                 for name in args.models.split(","):
-                    r = run_one(name, sets[dataset], task, f, budget, args.seed)
+                    r = run_one(name, dataset, sets, task, f, budget, args.seed)
                     r["dataset"] = dataset
                     rows.append(r)
                     print(
@@ -313,17 +386,27 @@ def main() -> None:
                         f"{r['seconds']:.0f} s",
                         flush=True,
                     )
-    out = Path(
-        args.out or ROOT / "results" / f"paper_{args.budget}_{args.datasets.replace(',', '_')}.json"
-    )
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"budget": args.budget, "settings": budget, "rows": rows}, indent=2))
+                    # written after every run, so an interrupted run keeps its rows
+                    total = time.perf_counter() - started
+                    record = {"budget": args.budget, "settings": settings, "seconds": total}
+                    out.write_text(json.dumps(dict(record, rows=rows), indent=2))
+    total = time.perf_counter() - started
+    tables = [
+        markdown([r for r in rows if r["dataset"] == d], d, budget["fractions"])
+        for d in sets
+        if any(r["dataset"] == d for r in rows)
+    ]
+    text = "\n\n".join(tables)
     print()
-    for dataset in sets:
-        ds_rows = [r for r in rows if r["dataset"] == dataset]
-        if ds_rows:
-            print(markdown(ds_rows, dataset, budget["fractions"]))
-            print()
+    print(text)
+    if args.readme:
+        cmd = " ".join(["python benchmarks/paper_tables.py", *sys.argv[1:]])
+        where = out.relative_to(ROOT.parent) if out.is_relative_to(ROOT.parent) else out
+        note = (
+            f"`{cmd}` ({time.strftime('%Y-%m-%d')}, {torch.get_num_threads()} thread(s), "
+            f"{total / 60:.0f} min; `{where}`):"
+        )
+        write_readme(ROOT / "README.md", tag, note + "\n\n" + text)
 
 
 if __name__ == "__main__":

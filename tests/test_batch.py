@@ -49,6 +49,23 @@ def test_protocols():
         subsample_observed([s], 0.0)
 
 
+def test_subsample_after_extrapolation_split_stays_before_the_cut():
+    # Regression: subsample_observed drew from every observed point, so after
+    # split_extrapolation the encoder could see points after the cut.
+    s = Series(times=np.arange(30.0), values=np.arange(60.0).reshape(30, 2))
+    for seed in range(5):
+        (ex,) = subsample_observed(split_extrapolation([s], 1 / 3), 0.5, seed=seed)
+        seen = np.flatnonzero(ex.obs_mask.any(1))
+        assert len(seen) == 5 and seen.max() <= 9  # round(0.5 * 10 points before t = 29/3)
+        assert ex.target_mask[:, 0].tolist() == [False] * 10 + [True] * 20
+        (held,) = subsample_observed(split_extrapolation([s], 1 / 3), 0.5, seed, score_all=False)
+        assert held.target_mask[:, 0].tolist() == [False] * 10 + [True] * 20
+    # a series whose encoder sees nothing is returned as it is
+    empty = s.with_masks(np.zeros((30, 2), bool), None)
+    (same,) = subsample_observed([empty], 0.5)
+    assert not same.obs_mask.any() and same.target_mask.all()
+
+
 def test_fit_time_scale():
     a = Series(times=[1.0, 3.0], values=[[0.0], [0.0]])
     b = Series(times=[10.0, 11.0], values=[[0.0], [0.0]])

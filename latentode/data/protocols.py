@@ -20,22 +20,25 @@ __all__ = ["subsample_observed", "split_extrapolation", "RandomObservation"]
 def subsample_observed(
     series: Sequence[Series], fraction: float, seed: int = 0, *, score_all: bool = True
 ) -> list[Series]:
-    """Keep ``fraction`` of each series' observed points for the encoder.
+    """Keep ``fraction`` of the points each series' encoder may read (``obs_mask``).
 
-    At least one point per series stays observed. Scores every point if
-    ``score_all`` (the paper's protocol), else only the points not kept.
+    Draws ``max(1, round(fraction * n))`` of the ``n`` time points with a cell in
+    ``obs_mask``, so it composes with :func:`split_extrapolation`: applied after it, the
+    kept points all lie before the cut. A series whose encoder sees nothing is returned
+    unchanged. Scores what ``target_mask`` scores if ``score_all`` (the paper's
+    protocol), else only its points that were not kept.
     """
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}.")
     rng = np.random.default_rng(seed)
     out = []
     for s in series:
-        rows = np.flatnonzero(s.mask.any(1))
+        rows = np.flatnonzero(s.obs_mask.any(1))
         k = max(1, int(round(fraction * len(rows)))) if len(rows) else 0
         keep = np.zeros(len(s), dtype=bool)
         keep[rng.choice(rows, size=k, replace=False)] = True
-        obs = s.mask & keep[:, None]
-        target = s.mask.copy() if score_all else s.mask & ~keep[:, None]
+        obs = s.obs_mask & keep[:, None]
+        target = s.target_mask.copy() if score_all else s.target_mask & ~keep[:, None]
         out.append(s.with_masks(obs, target))
     return out
 
