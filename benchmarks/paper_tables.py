@@ -337,6 +337,25 @@ def write_readme(readme: Path, name: str, text: str) -> None:
     readme.write_text(doc)
 
 
+def render(path: Path, readme: bool) -> None:
+    """Print the tables of a results JSON; with ``readme``, write them into the README."""
+    record = json.loads(path.read_text())
+    rows, settings = record["rows"], record["settings"]
+    fractions = sorted({r["fraction"] for r in rows})
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    text = "\n\n".join(
+        markdown([r for r in rows if r["dataset"] == d], d, fractions) for d in datasets
+    )
+    print(text)
+    if readme:
+        tag = f"{record['budget']}_{'_'.join(datasets)}"
+        note = (
+            f"`{path.name}`: {len(rows)} runs, {record['seconds'] / 60:.0f} min, "
+            f"{settings['n_series']} series, {settings['max_steps']} steps per model:"
+        )
+        write_readme(ROOT / "README.md", tag, note + "\n\n" + text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -352,6 +371,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", default=None, help="JSON path (default results/paper_<budget>)")
     parser.add_argument(
+        "--render",
+        metavar="JSON",
+        help="print (and with --readme write) the tables of an earlier run's JSON; runs nothing",
+    )
+    parser.add_argument(
         "--readme",
         action="store_true",
         help="write the tables into benchmarks/README.md (block named <budget>_<datasets>)",
@@ -364,6 +388,9 @@ def main() -> None:
     for key in ("max_steps", "n_series"):
         if getattr(args, key):
             budget[key] = getattr(args, key)
+    if args.render:
+        render(Path(args.render), args.readme)
+        return
     started = time.perf_counter()
     tag = f"{args.budget}_{args.datasets.replace(',', '_')}"
     out = Path(args.out or ROOT / "results" / f"paper_{tag}.json")
