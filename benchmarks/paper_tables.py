@@ -67,6 +67,8 @@ BUDGETS = {
         fractions=(0.5,),
         latent=6,
         units=50,
+        depth=1,
+        enc_hidden=12,
     ),
     "quick": dict(
         n_series=500,
@@ -76,6 +78,8 @@ BUDGETS = {
         fractions=FRACTIONS,
         latent=10,
         units=100,
+        depth=1,
+        enc_hidden=20,
     ),
     "full": dict(
         n_series=10000,
@@ -83,53 +87,32 @@ BUDGETS = {
         hopper_steps=200,
         max_steps=30000,
         fractions=FRACTIONS,
+        # the paper's MuJoCo settings: latent 15, encoder state 30, 3 layers of 300 units
         latent=15,
         units=300,
+        depth=3,
+        enc_hidden=30,
     ),
 }
 
 
-def make_model(name: str, dim: int, latent: int, units: int) -> L.LightningModule:
-    common = dict(lr=1e-2)
+def make_model(name: str, dim: int, budget: dict) -> L.LightningModule:
+    """One of the five models of the paper's table, sized by the budget."""
+    latent, units, depth = budget["latent"], budget["units"], budget["depth"]
+    common = dict(lr=1e-2, units=units, depth=depth)
+    vae = dict(enc_hidden=budget["enc_hidden"], kl_delay=5, kl_rate=0.95, **common)
     if name == "Latent ODE (ODE enc)":
         return LatentODEModule(
-            dim,
-            latent,
-            encoder="odernn",
-            units=units,
-            enc_units=units,
-            enc_hidden=2 * latent,
-            kl_delay=5,
-            kl_rate=0.95,
-            **common,
+            dim, latent, encoder="odernn", enc_units=units, enc_depth=depth, **vae
         )
     if name == "Latent ODE (RNN enc)":
-        return LatentODEModule(
-            dim,
-            latent,
-            encoder="rnn",
-            units=units,
-            enc_hidden=2 * latent,
-            kl_delay=5,
-            kl_rate=0.95,
-            **common,
-        )
+        return LatentODEModule(dim, latent, encoder="rnn", **vae)
     if name == "RNN-VAE":
-        return LatentODEModule(
-            dim,
-            latent,
-            encoder="rnn",
-            decoder="rnn",
-            units=units,
-            enc_hidden=2 * latent,
-            kl_delay=5,
-            kl_rate=0.95,
-            **common,
-        )
+        return LatentODEModule(dim, latent, encoder="rnn", decoder="rnn", **vae)
     if name == "ODE-RNN":
-        return RecurrentModule(dim, 2 * latent, ode=True, units=units, **common)
+        return RecurrentModule(dim, budget["enc_hidden"], ode=True, **common)
     if name == "GRU-Δt":
-        return RecurrentModule(dim, 2 * latent, ode=False, units=units, **common)
+        return RecurrentModule(dim, budget["enc_hidden"], ode=False, **common)
     raise ValueError(name)
 
 
@@ -226,7 +209,7 @@ def run_one(name, dataset, sets, task, fraction, budget, seed):
     vb = collate(val)
     val_linear = float(masked_errors(vb, linear_interpolation(vb))["mse"][0])
     L.seed_everything(seed, verbose=False)
-    module = make_model(name, data[0].n_features, budget["latent"], budget["units"])
+    module = make_model(name, data[0].n_features, budget)
     dm = IrregularDataModule(train, val, test, batch_size=50, seed=seed)
     curve = ValidationCurve()
     steps_per_epoch = max(1, -(-len(train) // 50))
