@@ -331,7 +331,7 @@ def render(path: Path, readme: bool) -> None:
     )
     print(text)
     if readme:
-        tag = f"{record['budget']}_{'_'.join(datasets)}"
+        tag = record.get("tag") or f"{record['budget']}_{'_'.join(datasets)}"
         note = (
             f"`{path.name}`: {len(rows)} runs, {record['seconds'] / 60:.0f} min, "
             f"{settings['n_series']} series, {settings['max_steps']} steps per model:"
@@ -346,13 +346,19 @@ def main() -> None:
     parser.add_argument("--budget", choices=sorted(BUDGETS), default="smoke")
     parser.add_argument("--datasets", default="periodic,hopper")
     parser.add_argument("--models", default=",".join(PAPER_MUJOCO))
+    parser.add_argument("--tasks", default="interpolation,extrapolation")
     parser.add_argument("--fractions", help="comma-separated, overriding the budget's")
     parser.add_argument("--max-steps", type=int, help="overrides the budget's")
     parser.add_argument("--n-series", type=int, help="overrides the budget's")
     parser.add_argument("--hopper-scaling", choices=("reference", "range"), default="reference")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--out", default=None, help="JSON path (default results/paper_<budget>)")
+    parser.add_argument(
+        "--tag",
+        help="names the JSON (results/paper_<tag>.json) and the README block; "
+        "default <budget>_<datasets>",
+    )
+    parser.add_argument("--out", default=None, help="JSON path (default results/paper_<tag>)")
     parser.add_argument(
         "--render",
         metavar="JSON",
@@ -364,6 +370,9 @@ def main() -> None:
         help="write the tables into benchmarks/README.md (block named <budget>_<datasets>)",
     )
     args = parser.parse_args()
+    bad = set(args.tasks.split(",")) - {"interpolation", "extrapolation"}
+    if bad:
+        parser.error(f"--tasks takes interpolation and/or extrapolation, not {sorted(bad)}")
     torch.set_num_threads(args.threads)
     budget = dict(BUDGETS[args.budget])
     if args.fractions:
@@ -375,7 +384,7 @@ def main() -> None:
         render(Path(args.render), args.readme)
         return
     started = time.perf_counter()
-    tag = f"{args.budget}_{args.datasets.replace(',', '_')}"
+    tag = args.tag or f"{args.budget}_{args.datasets.replace(',', '_')}"
     out = Path(args.out or ROOT / "results" / f"paper_{tag}.json")
     out.parent.mkdir(exist_ok=True)
     settings = dict(budget, seed=args.seed, hopper_scaling=args.hopper_scaling)
@@ -384,7 +393,7 @@ def main() -> None:
     for dataset in args.datasets.split(","):
         if dataset not in sets:
             continue
-        for task in ("interpolation", "extrapolation"):
+        for task in args.tasks.split(","):
             for f in budget["fractions"]:
                 for name in args.models.split(","):
                     r = run_one(name, dataset, sets, task, f, budget, args.seed)
@@ -398,7 +407,12 @@ def main() -> None:
                     )
                     # written after every run, so an interrupted run keeps its rows
                     total = time.perf_counter() - started
-                    record = {"budget": args.budget, "settings": settings, "seconds": total}
+                    record = {
+                        "budget": args.budget,
+                        "tag": tag,
+                        "settings": settings,
+                        "seconds": total,
+                    }
                     out.write_text(json.dumps(dict(record, rows=rows), indent=2))
     total = time.perf_counter() - started
     tables = [
