@@ -438,9 +438,15 @@ def test_mauna_loa_co2_conversion(monkeypatch):
 
 
 def test_mauna_loa_co2_real():
-    pytest.importorskip("statsmodels")
+    co2 = pytest.importorskip("statsmodels.datasets.co2")
+    source = co2.load_pandas().data
     f = mauna_loa_co2().frame
-    assert len(f) > 2000 and f["co2"].notna().sum() > 2000
+    # every week kept, the weeks without a measurement as NaN query rows
+    assert len(f) == len(source) > 2000
+    assert f["co2"].isna().sum() == source["co2"].isna().sum() > 0
+    np.testing.assert_array_equal(f["co2"].to_numpy(), source["co2"].to_numpy())
+    assert f["time"].is_monotonic_increasing and 1958 < f["time"].iloc[0] < 1959
+    assert 300 < f["co2"].min() and f["co2"].max() < 400
 
 
 # --------------------------------------------------------------------------- frame protocols

