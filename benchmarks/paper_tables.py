@@ -96,10 +96,13 @@ BUDGETS = {
 }
 
 
-def make_model(name: str, dim: int, budget: dict) -> L.LightningModule:
-    """One of the five models of the paper's table, sized by the budget."""
+def make_model(
+    name: str, dim: int, budget: dict, obs_std: float | None = None
+) -> L.LightningModule:
+    """One of the five models of the paper's table, sized by the budget; ``obs_std``
+    fixes the Gaussian observation std (``None``: learned)."""
     latent, units, depth = budget["latent"], budget["units"], budget["depth"]
-    common = dict(lr=1e-2, units=units, depth=depth)
+    common = dict(lr=1e-2, units=units, depth=depth, obs_std=obs_std)
     vae = dict(enc_hidden=budget["enc_hidden"], kl_delay=5, kl_rate=0.95, **common)
     if name == "Latent ODE (ODE enc)":
         return LatentODEModule(
