@@ -203,7 +203,20 @@ def paper_value(dataset: str, name: str, task: str, fraction: float) -> float | 
     return PAPER_MUJOCO[name][k] / 100
 
 
-def run_one(name, dataset, sets, task, fraction, budget, seed):
+#: the reference code's fixed observation std per data set (``--obs-std reference``)
+REFERENCE_OBS_STD = {"periodic": 0.01, "hopper": 1e-3}
+
+
+def obs_std_for(dataset: str, how: str) -> float | None:
+    """``"learned"`` -> None, ``"reference"`` -> :data:`REFERENCE_OBS_STD`, else a float."""
+    if how == "learned":
+        return None
+    if how == "reference":
+        return REFERENCE_OBS_STD[dataset]
+    return float(how)
+
+
+def run_one(name, dataset, sets, task, fraction, budget, seed, obs_std="learned"):
     data = sets[dataset][task]
     n = len(data)
     n_tr, n_va = int(0.8 * n), int(0.1 * n)
@@ -212,7 +225,7 @@ def run_one(name, dataset, sets, task, fraction, budget, seed):
     vb = collate(val)
     val_linear = float(masked_errors(vb, linear_interpolation(vb))["mse"][0])
     L.seed_everything(seed, verbose=False)
-    module = make_model(name, data[0].n_features, budget)
+    module = make_model(name, data[0].n_features, budget, obs_std_for(dataset, obs_std))
     dm = IrregularDataModule(train, val, test, batch_size=50, seed=seed)
     curve = ValidationCurve()
     steps_per_epoch = max(1, -(-len(train) // 50))
@@ -354,6 +367,12 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, help="overrides the budget's")
     parser.add_argument("--n-series", type=int, help="overrides the budget's")
     parser.add_argument("--hopper-scaling", choices=("reference", "range"), default="reference")
+    parser.add_argument(
+        "--obs-std",
+        default="learned",
+        help="Gaussian observation std: 'learned' (default), 'reference' (the reference "
+        "code's fixed 0.01 for periodic, 1e-3 for hopper) or a number",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
@@ -376,6 +395,10 @@ def main() -> None:
     bad = set(args.tasks.split(",")) - {"interpolation", "extrapolation"}
     if bad:
         parser.error(f"--tasks takes interpolation and/or extrapolation, not {sorted(bad)}")
+    try:
+        obs_std_for("periodic", args.obs_std)
+    except ValueError:
+        parser.error(f"--obs-std takes learned, reference or a number, not {args.obs_std!r}")
     torch.set_num_threads(args.threads)
     budget = dict(BUDGETS[args.budget])
     if args.fractions:
@@ -390,7 +413,9 @@ def main() -> None:
     tag = args.tag or f"{args.budget}_{args.datasets.replace(',', '_')}"
     out = Path(args.out or ROOT / "results" / f"paper_{tag}.json")
     out.parent.mkdir(exist_ok=True)
-    settings = dict(budget, seed=args.seed, hopper_scaling=args.hopper_scaling)
+    settings = dict(
+        budget, seed=args.seed, hopper_scaling=args.hopper_scaling, obs_std=args.obs_std
+    )
     sets = load_sets(budget, args.seed, args.hopper_scaling)
     rows = []
     for dataset in args.datasets.split(","):
@@ -399,7 +424,7 @@ def main() -> None:
         for task in args.tasks.split(","):
             for f in budget["fractions"]:
                 for name in args.models.split(","):
-                    r = run_one(name, dataset, sets, task, f, budget, args.seed)
+                    r = run_one(name, dataset, sets, task, f, budget, args.seed, args.obs_std)
                     r["dataset"] = dataset
                     rows.append(r)
                     print(
