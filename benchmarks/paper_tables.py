@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -452,7 +453,7 @@ def main() -> None:
     print()
     print(text)
     if args.readme:
-        cmd = " ".join(["python benchmarks/paper_tables.py", *sys.argv[1:]])
+        cmd = shlex.join(["python", "benchmarks/paper_tables.py", *sys.argv[1:]])
         where = out.relative_to(ROOT.parent) if out.is_relative_to(ROOT.parent) else out
         note = (
             f"`{cmd}` ({time.strftime('%Y-%m-%d')}, {torch.get_num_threads()} thread(s), "
