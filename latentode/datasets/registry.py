@@ -170,8 +170,8 @@ def mauna_loa_co2() -> LongData:
     """Weekly atmospheric CO2 at Mauna Loa, March 1958 - December 2001 (``statsmodels``).
 
     Needs ``statsmodels`` (in the ``data`` extra: ``pip install "latentode[data]"``), which
-    the core of latentode does not depend on. ``frame``: ``id`` 0, ``time`` (decimal years: year + (day of year - 1) / days in
-    the year), ``co2`` (ppm, ``NaN`` for the weeks without a measurement: those rows are
+    the core of latentode does not depend on. ``frame``: ``id`` 0, ``time`` (decimal
+    years: year + (day of year - 1) / days in the year), ``co2`` (ppm, ``NaN`` for the weeks without a measurement: those rows are
     kept, as query times) and ``date`` (the week's date).
     """
     try:
