@@ -171,8 +171,9 @@ def mauna_loa_co2() -> LongData:
 
     Needs ``statsmodels`` (in the ``data`` extra: ``pip install "latentode[data]"``), which
     the core of latentode does not depend on. ``frame``: ``id`` 0, ``time`` (decimal
-    years: year + (day of year - 1) / days in the year), ``co2`` (ppm, ``NaN`` for the weeks without a measurement: those rows are
-    kept, as query times) and ``date`` (the week's date).
+    years: year + (day of year - 1) / days in the year), ``co2`` (ppm, ``NaN`` for the
+    weeks without a measurement: those rows are kept, as query times) and ``date`` (the
+    week's date).
     """
     try:
         co2 = importlib.import_module("statsmodels.datasets.co2")
