@@ -217,14 +217,19 @@ def obs_std_for(dataset: str, how: str) -> float | None:
     return float(how)
 
 
+def linear_mse(batch) -> float:
+    """MSE of per-series linear interpolation of the encoder's points on the scored cells
+    (held flat past the last one, so in extrapolation it is "last value carried forward")."""
+    return float(masked_errors(batch, linear_interpolation(batch))["mse"][0])
+
+
 def run_one(name, dataset, sets, task, fraction, budget, seed, obs_std="learned"):
     data = sets[dataset][task]
     n = len(data)
     n_tr, n_va = int(0.8 * n), int(0.1 * n)
     masked = protocol(data, task, fraction, seed, cut=sets[dataset]["cut"])
     train, val, test = masked[:n_tr], masked[n_tr : n_tr + n_va], masked[n_tr + n_va :]
-    vb = collate(val)
-    val_linear = float(masked_errors(vb, linear_interpolation(vb))["mse"][0])
+    val_linear = linear_mse(collate(val))
     L.seed_everything(seed, verbose=False)
     module = make_model(name, data[0].n_features, budget, obs_std_for(dataset, obs_std))
     dm = IrregularDataModule(train, val, test, batch_size=50, seed=seed)
@@ -244,16 +249,13 @@ def run_one(name, dataset, sets, task, fraction, budget, seed, obs_std="learned"
     trainer.fit(module, dm)
     seconds = time.perf_counter() - t0
     res = trainer.test(module, dm, verbose=False)[0]
-    tb = collate(test)
     paper = paper_value(dataset, name, task, fraction)
     return {
         "model": name,
         "task": task,
         "fraction": fraction,
         "test_mse": res["test_mse"],
-        # per-series linear interpolation of the encoder's points (held flat past the
-        # last one, so in extrapolation it is "last value carried forward")
-        "linear_mse": float(masked_errors(tb, linear_interpolation(tb))["mse"][0]),
+        "linear_mse": linear_mse(collate(test)),
         "paper_mse": paper,
         "seconds": seconds,
         "epochs": max(trainer.current_epoch, 1),
@@ -276,7 +278,7 @@ def _reach(times: list[float | None]) -> str:
 
 def markdown(rows: list[dict], dataset: str, fractions) -> str:
     """One table: a row per model, then the linear-interpolation row."""
-    hop = dataset == "hopper"
+    hop = any(r.get("paper_mse") is not None for r in rows)
     head = [f"interp {round(f * 100)}%" for f in fractions]
     head += [f"extrap {round(f * 100)}%" for f in fractions]
     head += ["s/epoch"] + (["s to paper's MSE"] if hop else []) + ["s to beat linear"]
@@ -337,17 +339,22 @@ def write_readme(readme: Path, name: str, text: str) -> None:
     readme.write_text(doc)
 
 
+def tables(rows: list[dict], fractions) -> str:
+    """The markdown tables of ``rows``, one per data set, in the order they were run."""
+    datasets = dict.fromkeys(r["dataset"] for r in rows)
+    return "\n\n".join(
+        markdown([r for r in rows if r["dataset"] == d], d, fractions) for d in datasets
+    )
+
+
 def render(path: Path, readme: bool) -> None:
     """Print the tables of a results JSON; with ``readme``, write them into the README."""
     record = json.loads(path.read_text())
     rows, settings = record["rows"], record["settings"]
-    fractions = sorted({r["fraction"] for r in rows})
-    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
-    text = "\n\n".join(
-        markdown([r for r in rows if r["dataset"] == d], d, fractions) for d in datasets
-    )
+    text = tables(rows, sorted({r["fraction"] for r in rows}))
     print(text)
     if readme:
+        datasets = dict.fromkeys(r["dataset"] for r in rows)
         tag = record.get("tag") or f"{record['budget']}_{'_'.join(datasets)}"
         note = (
             f"`{path.name}`: {len(rows)} runs, {record['seconds'] / 60:.0f} min, "
@@ -417,6 +424,7 @@ def main() -> None:
     settings = dict(
         budget, seed=args.seed, hopper_scaling=args.hopper_scaling, obs_std=args.obs_std
     )
+    record = {"budget": args.budget, "tag": tag, "settings": settings}
     sets = load_sets(budget, args.seed, args.hopper_scaling)
     rows = []
     for dataset in args.datasets.split(","):
@@ -435,21 +443,10 @@ def main() -> None:
                         flush=True,
                     )
                     # written after every run, so an interrupted run keeps its rows
-                    total = time.perf_counter() - started
-                    record = {
-                        "budget": args.budget,
-                        "tag": tag,
-                        "settings": settings,
-                        "seconds": total,
-                    }
-                    out.write_text(json.dumps(dict(record, rows=rows), indent=2))
+                    record.update(seconds=time.perf_counter() - started, rows=rows)
+                    out.write_text(json.dumps(record, indent=2))
     total = time.perf_counter() - started
-    tables = [
-        markdown([r for r in rows if r["dataset"] == d], d, budget["fractions"])
-        for d in sets
-        if any(r["dataset"] == d for r in rows)
-    ]
-    text = "\n\n".join(tables)
+    text = tables(rows, budget["fractions"])
     print()
     print(text)
     if args.readme:
