@@ -3,7 +3,7 @@ import torch
 from torchdiffeq import odeint
 
 from latentode.data.batch import Series, collate
-from latentode.nn.encoders import ODERNNEncoder, RNNEncoder
+from latentode.nn.encoders import GatedMLPCell, ODERNNEncoder, RNNEncoder
 
 
 def _series(n, d=2, seed=0, obs_frac=0.7):
@@ -17,6 +17,7 @@ def _series(n, d=2, seed=0, obs_frac=0.7):
 
 ENCODERS = [
     lambda: ODERNNEncoder(2, 3, 8, 16, max_step=0.02),
+    lambda: ODERNNEncoder(2, 3, 8, 16, max_step=0.02, cell="mlp", std_link="abs"),
     lambda: RNNEncoder(2, 3, 8, 16),
 ]
 
@@ -122,3 +123,36 @@ def test_series_with_no_observation_gets_a_finite_posterior():
     empty = s.with_masks(obs_mask=s.mask & False)
     mean, std = _encode(enc, collate([empty, s]))
     assert torch.isfinite(mean).all() and (std > 0).all()
+
+
+def test_gated_mlp_cell_matches_its_formula():
+    torch.manual_seed(0)
+    cell = GatedMLPCell(4, 3, units=7).double()
+    x = torch.randn(5, 4, dtype=torch.float64)
+    state = torch.randn(5, 6, dtype=torch.float64)
+    mean, std = state[:, :3], state[:, 3:]
+    joint = torch.cat([mean, std, x], -1)
+    u = torch.sigmoid(cell.update(joint))
+    r = torch.sigmoid(cell.reset(joint))
+    cand = cell.candidate(torch.cat([mean * r, std * r, x], -1))
+    want = torch.cat([(1 - u) * cand[:, :3] + u * mean, (1 - u) * cand[:, 3:].abs() + u * std], -1)
+    assert torch.allclose(cell(x, state), want, atol=1e-12)
+    # an update gate of 1 keeps the state exactly
+    with torch.no_grad():
+        cell.update[-1].bias.fill_(1e3)
+    assert torch.allclose(cell(x, state), state, atol=1e-12)
+
+
+def test_mlp_cell_std_channel_does_not_move_between_observations():
+    enc = ODERNNEncoder(1, 2, 3, 8, cell="mlp").double()
+    h = torch.randn(4, 6, dtype=torch.float64)
+    out = enc._evolve(h, torch.zeros(4, dtype=torch.float64), -torch.ones(4, dtype=torch.float64))
+    assert torch.equal(out[:, 3:], h[:, 3:])
+    assert not torch.allclose(out[:, :3], h[:, :3])
+
+
+def test_unknown_cell_and_std_link_are_refused():
+    with pytest.raises(ValueError, match="cell"):
+        ODERNNEncoder(1, 2, cell="lstm")
+    with pytest.raises(ValueError, match="std_link"):
+        ODERNNEncoder(1, 2, std_link="exp")

@@ -41,6 +41,10 @@ class LatentODEModel(TimeScaled):
         obs_std: fixed observation std in standardized units, or ``None`` to learn it.
         solver: :class:`SolverConfig` (or its dict) for the decoder.
         encoder_method, encoder_max_step: solver between encoder observations.
+        encoder_cell: the ODE-RNN's update at each observation, ``"gru"`` or ``"mlp"``
+            (:class:`~latentode.nn.encoders.GatedMLPCell`).
+        encoder_std_link: ``"softplus"`` or ``"abs"``, the q(z0) head's std link
+            (ODE-RNN encoder).
         poisson: also model *when* each feature is observed, as an inhomogeneous Poisson
             process with rate λ_d(z(t)) per feature (the paper's PhysioNet setup); its
             log-likelihood (scored cells are the events, window = each series' first..last
@@ -76,6 +80,8 @@ class LatentODEModel(TimeScaled):
         solver: SolverConfig | dict | None = None,
         encoder_method: str = "rk4",
         encoder_max_step: float = 0.25,
+        encoder_cell: str = "gru",
+        encoder_std_link: str = "softplus",
         poisson: bool = False,
         poisson_base_rate: float | list[float] = 1.0,
         n_labels: int = 0,
@@ -95,6 +101,8 @@ class LatentODEModel(TimeScaled):
                 enc_depth,
                 method=encoder_method,
                 max_step=encoder_max_step,
+                cell=encoder_cell,
+                std_link=encoder_std_link,
             )
         elif encoder == "rnn":
             self.encoder = RNNEncoder(input_dim, latent_dim, enc_hidden, enc_units)

@@ -16,7 +16,17 @@ from .mlp import init_weights, mlp
 from .odefunc import ODEFunc
 from .solve import evolve
 
-__all__ = ["ODERNNEncoder", "RNNEncoder", "reversed_observations"]
+__all__ = [
+    "ODERNNEncoder",
+    "RNNEncoder",
+    "GatedMLPCell",
+    "reversed_observations",
+    "CELLS",
+    "STD_LINKS",
+]
+
+#: recurrent updates an encoder may use at each observation
+CELLS = ("gru", "mlp")
 
 
 def reversed_observations(
@@ -53,17 +63,86 @@ def reversed_observations(
     return t, x, mk, valid, counts
 
 
-class _Head(nn.Module):
-    """Linear-Tanh-Linear from the encoder state to (mean, std) of q(z0)."""
+#: how the q(z0) head maps its raw output to a positive std
+STD_LINKS = ("softplus", "abs")
 
-    def __init__(self, hidden: int, latent_dim: int, units: int = 100) -> None:
+
+class _Head(nn.Module):
+    """Linear-Tanh-Linear from the encoder state to (mean, std) of q(z0).
+
+    ``std_link="softplus"`` gives ``softplus(raw) + 1e-4`` (about 0.69 at the start);
+    ``"abs"`` gives ``|raw| + 1e-4``, the published head, whose std can shrink by the
+    same step size at any scale (softplus flattens as the std gets small).
+    """
+
+    def __init__(
+        self, hidden: int, latent_dim: int, units: int = 100, std_link: str = "softplus"
+    ) -> None:
         super().__init__()
+        if std_link not in STD_LINKS:
+            raise ValueError(f"std_link must be one of {STD_LINKS}, got {std_link!r}.")
         self.net = mlp(hidden, 2 * latent_dim, units, 1, "tanh")
+        self.std_link = std_link
         init_weights(self.net)
 
     def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         mean, raw = self.net(h).chunk(2, dim=-1)
+        if self.std_link == "abs":
+            return mean, raw.abs() + 1e-4
         return mean, nn.functional.softplus(raw) + 1e-4
+
+
+class GatedMLPCell(nn.Module):
+    """A GRU-style update whose gates and candidate are one-hidden-layer MLPs.
+
+    The state is ``[mean, std]`` (``2 * hidden_dim``); the candidate mean is linear
+    (not squashed by ``tanh``), the candidate std is ``|.|``, and both are mixed with
+    the old state by the update gate. This is the update of the published Latent ODE
+    encoder; it lets the encoder state grow with the evidence it has read.
+
+    ``forward(x (B, input_dim), state (B, 2 * hidden_dim)) -> (B, 2 * hidden_dim)``.
+    """
+
+    def __init__(self, input_dim: int, hidden_dim: int, units: int = 100) -> None:
+        super().__init__()
+        self.hidden_dim = hidden_dim
+        d = 2 * hidden_dim + input_dim
+        self.update = mlp(d, hidden_dim, units, 1, "tanh")
+        self.reset = mlp(d, hidden_dim, units, 1, "tanh")
+        self.candidate = mlp(d, 2 * hidden_dim, units, 1, "tanh")
+        for net in (self.update, self.reset, self.candidate):
+            init_weights(net)
+
+    def forward(self, x: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        mean, std = state.chunk(2, dim=-1)
+        joint = torch.cat([state, x], dim=-1)
+        u = torch.sigmoid(self.update(joint))
+        r = torch.sigmoid(self.reset(joint))
+        new_mean, new_std = self.candidate(torch.cat([mean * r, std * r, x], dim=-1)).chunk(2, -1)
+        mean = (1 - u) * new_mean + u * mean
+        std = (1 - u) * new_std.abs() + u * std
+        return torch.cat([mean, std], dim=-1)
+
+
+def _make_cell(cell: str, input_dim: int, hidden_dim: int, units: int) -> tuple[nn.Module, int]:
+    """The update at each observation and the size of the state it carries."""
+    if cell == "gru":
+        return nn.GRUCell(input_dim, hidden_dim), hidden_dim
+    if cell == "mlp":
+        return GatedMLPCell(input_dim, hidden_dim, units), 2 * hidden_dim
+    raise ValueError(f"cell must be one of {CELLS}, got {cell!r}.")
+
+
+class _Evolving(nn.Module):
+    """The first ``dim`` coordinates of a state move under ``func``; the rest stay."""
+
+    def __init__(self, func: nn.Module, dim: int) -> None:
+        super().__init__()
+        self.func, self.dim = func, dim
+
+    def forward(self, t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        moving = h[..., : self.dim]
+        return torch.cat([self.func(t, moving), torch.zeros_like(h[..., self.dim :])], dim=-1)
 
 
 class ODERNNEncoder(nn.Module):
@@ -82,6 +161,10 @@ class ODERNNEncoder(nn.Module):
         max_step: largest step of a fixed-step method, in rescaled time.
         reverse: run latest-to-earliest (the model). ``False`` runs forwards, for
             ablations only.
+        cell: the update at each observation: ``"gru"`` (``nn.GRUCell``) or ``"mlp"``
+            (:class:`GatedMLPCell`, a mean and a std channel; only the mean evolves
+            under the ODE between observations).
+        std_link: ``"softplus"`` or ``"abs"``, how the q(z0) head makes its std positive.
 
     ``forward(times (B, N), values (B, N, D), obs_mask (B, N, D), t0 (B,))``
     returns ``mean, std``, each ``(B, latent_dim)``.
@@ -98,16 +181,19 @@ class ODERNNEncoder(nn.Module):
         method: str = "rk4",
         max_step: float = 0.25,
         reverse: bool = True,
+        cell: str = "gru",
+        std_link: str = "softplus",
     ) -> None:
         super().__init__()
         self.input_dim, self.latent_dim, self.hidden_dim = input_dim, latent_dim, hidden_dim
         self.func = ODEFunc(hidden_dim, units, depth, "tanh")
-        self.gru = nn.GRUCell(2 * input_dim, hidden_dim)
-        self.head = _Head(hidden_dim, latent_dim, units)
-        self.method, self.max_step, self.reverse = method, max_step, reverse
+        self.gru, self.state_dim = _make_cell(cell, 2 * input_dim, hidden_dim, units)
+        self.field = self.func if cell == "gru" else _Evolving(self.func, hidden_dim)
+        self.head = _Head(self.state_dim, latent_dim, units, std_link)
+        self.method, self.max_step, self.reverse, self.cell = method, max_step, reverse, cell
 
     def _evolve(self, h: torch.Tensor, t_from: torch.Tensor, dt: torch.Tensor) -> torch.Tensor:
-        return evolve(self.func, h, t_from, dt, method=self.method, max_step=self.max_step)
+        return evolve(self.field, h, t_from, dt, method=self.method, max_step=self.max_step)
 
     def forward(
         self, times: torch.Tensor, values: torch.Tensor, obs_mask: torch.Tensor, t0: torch.Tensor
@@ -116,7 +202,7 @@ class ODERNNEncoder(nn.Module):
             times, values, obs_mask, reverse=self.reverse
         )
         b = times.shape[0]
-        h = values.new_zeros(b, self.hidden_dim)
+        h = values.new_zeros(b, self.state_dim)
         for j in range(t.shape[1]):
             if j > 0:
                 dt = torch.where(valid[:, j], t[:, j] - t[:, j - 1], torch.zeros_like(t[:, j]))
