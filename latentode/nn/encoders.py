@@ -133,18 +133,6 @@ def _make_cell(cell: str, input_dim: int, hidden_dim: int, units: int) -> tuple[
     raise ValueError(f"cell must be one of {CELLS}, got {cell!r}.")
 
 
-class _Evolving(nn.Module):
-    """The first ``dim`` coordinates of a state move under ``func``; the rest stay."""
-
-    def __init__(self, func: nn.Module, dim: int) -> None:
-        super().__init__()
-        self.func, self.dim = func, dim
-
-    def forward(self, t: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-        moving = h[..., : self.dim]
-        return torch.cat([self.func(t, moving), torch.zeros_like(h[..., self.dim :])], dim=-1)
-
-
 class ODERNNEncoder(nn.Module):
     """ODE-RNN run backwards, from a series' last observation to its first, then to ``t0``.
 
@@ -188,12 +176,15 @@ class ODERNNEncoder(nn.Module):
         self.input_dim, self.latent_dim, self.hidden_dim = input_dim, latent_dim, hidden_dim
         self.func = ODEFunc(hidden_dim, units, depth, "tanh")
         self.gru, self.state_dim = _make_cell(cell, 2 * input_dim, hidden_dim, units)
-        self.field = self.func if cell == "gru" else _Evolving(self.func, hidden_dim)
         self.head = _Head(self.state_dim, latent_dim, units, std_link)
-        self.method, self.max_step, self.reverse, self.cell = method, max_step, reverse, cell
+        self.method, self.max_step, self.reverse = method, max_step, reverse
 
     def _evolve(self, h: torch.Tensor, t_from: torch.Tensor, dt: torch.Tensor) -> torch.Tensor:
-        return evolve(self.field, h, t_from, dt, method=self.method, max_step=self.max_step)
+        """Evolve the first ``hidden_dim`` coordinates (all of a GRU state, the mean of
+        a mean+std state); the rest is carried unchanged."""
+        moving, carried = h[:, : self.hidden_dim], h[:, self.hidden_dim :]
+        moved = evolve(self.func, moving, t_from, dt, method=self.method, max_step=self.max_step)
+        return torch.cat([moved, carried], dim=-1) if carried.shape[1] else moved
 
     def forward(
         self, times: torch.Tensor, values: torch.Tensor, obs_mask: torch.Tensor, t0: torch.Tensor
