@@ -71,6 +71,9 @@ class _Base(L.LightningModule):
         dm = getattr(self.trainer, "datamodule", None)
         if not bool(self.model.time_fitted) and dm is not None and hasattr(dm, "time_scale"):
             self.model.set_time_scale(dm.time_offset, dm.time_scale)
+        scaler = getattr(self.model, "value_scaler", None)
+        if scaler is not None and not bool(scaler.fitted) and hasattr(dm, "value_scale"):
+            self.model.set_value_scale(dm.value_offset, dm.value_scale)
 
     def configure_optimizers(self) -> Any:
         hp = self.hparams

@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from .batch import Series, collate
-from .scaling import fit_time_scale
+from .scaling import fit_time_scale, fit_value_scale
 
 __all__ = ["IrregularDataModule"]
 
@@ -26,8 +26,10 @@ class IrregularDataModule(L.LightningDataModule):
         train_transform: applied to each training batch's series before collation,
             e.g. :class:`~latentode.data.protocols.RandomObservation`.
 
-    ``time_offset`` / ``time_scale`` are fitted on ``train`` and picked up by the
-    Lightning modules at the start of fitting.
+    ``time_offset`` / ``time_scale`` (:func:`~latentode.data.scaling.fit_time_scale`)
+    and ``value_offset`` / ``value_scale`` (per feature,
+    :func:`~latentode.data.scaling.fit_value_scale`) are fitted on ``train`` and picked
+    up by the Lightning modules at the start of fitting, unless the model has its own.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class IrregularDataModule(L.LightningDataModule):
             dtype,
         )
         self.time_offset, self.time_scale = fit_time_scale(self.train_set)
+        self.value_offset, self.value_scale = fit_value_scale(self.train_set)
         self.n_features = self.train_set[0].n_features
         self.train_transform = train_transform
 

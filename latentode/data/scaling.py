@@ -8,7 +8,7 @@ import numpy as np
 
 from .batch import Series
 
-__all__ = ["fit_time_scale"]
+__all__ = ["fit_time_scale", "fit_value_scale"]
 
 
 #: rescaled time units per median gap between consecutive observations
@@ -38,3 +38,28 @@ def fit_time_scale(series: Sequence[Series]) -> tuple[float, float]:
     else:
         scale = float(spans.max())
     return float(starts.min()), (scale if scale > 0 else 1.0)
+
+
+def fit_value_scale(series: Sequence[Series]) -> tuple[np.ndarray, np.ndarray]:
+    """``(offset, scale)``, each ``(D,)``: the mean and std of each feature's values.
+
+    Pooled over every value present (``mask``) in every series. A feature without
+    values gets offset 0 and scale 1; a constant feature gets scale 1. Models read
+    ``(x - offset) / scale`` and predict in those units, so a network initialised for
+    inputs and outputs of order 1 starts near the data whatever their unit and level.
+    """
+    if not series:
+        raise ValueError("fit_value_scale needs at least one series.")
+    d = series[0].n_features
+    offset, scale = np.zeros(d), np.ones(d)
+    for j in range(d):
+        v = np.concatenate([s.values[s.mask[:, j], j] for s in series])
+        if v.size == 0:
+            continue
+        if not np.all(np.isfinite(v)):
+            raise ValueError("series values must be finite to fit a value scale.")
+        offset[j] = v.mean()
+        std = float(np.sqrt(np.mean((v - offset[j]) ** 2)))
+        if std > 1e-12 * max(1.0, abs(offset[j])):
+            scale[j] = std
+    return offset, scale

@@ -232,6 +232,12 @@ class LightningEstimator(BaseEstimator):
             raise ModelFileError(f"{weights} could not be read safely: {err}") from None
         est = cls(**config["params"])
         est._restore(config["fitted"])
+        # files saved before the models had a value scaler (0.2.x) lack its buffers;
+        # the estimators standardize values themselves, so the identity is exact
+        scaler_keys = [k for k in est.module_.state_dict() if ".value_scaler." in k]
+        if scaler_keys and not any(k in state for k in scaler_keys):
+            est.module_.model.set_value_scale(0.0, 1.0)
+            state = {**est.module_.state_dict(), **state}
         try:
             est.module_.load_state_dict(state)
         except RuntimeError as err:

@@ -228,6 +228,7 @@ class LatentODE(LightningEstimator):
         counts = np.sum([s.mask.sum(0) for s in train], axis=0)
         base_rate = [float(max(c, 1) / max(exposure, 1e-12)) for c in counts]
         module = LatentODEModule(**self._module_hparams(len(targets), offset, scale, base_rate))
+        module.model.set_value_scale(0.0, 1.0)  # values are standardized by ``scaler_``
         dm = IrregularDataModule(
             train,
             val,

@@ -20,7 +20,7 @@ from ..nn.likelihoods import GaussianLikelihood
 from ..nn.odefunc import ODEFunc
 from ..nn.solve import evolve
 from .latent_ode import LatentODEModel
-from .timescale import TimeScaled
+from .timescale import TimeScaled, ValueScaler
 
 __all__ = ["RecurrentModel", "ODERNN", "GRUDelta", "rnn_vae"]
 
@@ -34,8 +34,12 @@ class RecurrentModel(TimeScaled):
         units, depth: the ODE function's MLP (ODE-RNN only).
         ode: evolve the state under a neural ODE between points (ODE-RNN); otherwise
             the GRU and the readout get the time since the last observation (GRU-Δt).
-        obs_std: fixed observation std, or ``None`` to learn it.
+        obs_std: fixed observation std in the model's standardized units, or ``None``
+            to learn it.
         method, max_step: solver between points (ODE-RNN).
+
+    Values pass through ``value_scaler`` as in
+    :class:`~latentode.models.latent_ode.LatentODEModel`.
     """
 
     def __init__(
@@ -57,7 +61,12 @@ class RecurrentModel(TimeScaled):
         self.gru = nn.GRUCell(2 * input_dim + extra, hidden_dim)
         self.readout = Readout(hidden_dim + extra, input_dim, units, 1)
         self.likelihood = GaussianLikelihood(input_dim, obs_std)
+        self.value_scaler = ValueScaler(input_dim)
         self.method, self.max_step = method, max_step
+
+    def set_value_scale(self, offset, scale) -> None:
+        """Per-feature ``offset, scale`` (floats or ``(D,)``) of the value rescaling."""
+        self.value_scaler.set(offset, scale)
 
     def predict(self, batch: IrregularBatch) -> torch.Tensor:
         """Predictions ``(B, N, D)`` at every point of ``batch.times``."""
@@ -66,6 +75,7 @@ class RecurrentModel(TimeScaled):
         h = batch.values.new_zeros(b, self.hidden_dim)
         last_obs = t[:, 0]
         observed = batch.obs_mask.amax(-1) > 0
+        values = self.value_scaler.normalize(batch.values)
         preds = []
         for j in range(n):
             if self.ode:
@@ -79,23 +89,24 @@ class RecurrentModel(TimeScaled):
                         max_step=self.max_step,
                     )
                 preds.append(self.readout(h))
-                inp = torch.cat(
-                    [batch.values[:, j] * batch.obs_mask[:, j], batch.obs_mask[:, j]], -1
-                )
+                inp = torch.cat([values[:, j] * batch.obs_mask[:, j], batch.obs_mask[:, j]], -1)
             else:
                 gap = (t[:, j] - last_obs)[:, None]
                 preds.append(self.readout(torch.cat([h, gap], -1)))
                 inp = torch.cat(
-                    [batch.values[:, j] * batch.obs_mask[:, j], batch.obs_mask[:, j], gap], -1
+                    [values[:, j] * batch.obs_mask[:, j], batch.obs_mask[:, j], gap], -1
                 )
                 last_obs = torch.where(observed[:, j], t[:, j], last_obs)
             h = torch.where(observed[:, j, None], self.gru(inp, h), h)
-        return torch.stack(preds, dim=1)
+        return self.value_scaler.denormalize(torch.stack(preds, dim=1))
 
     def forward(self, batch: IrregularBatch, **_: Any) -> dict[str, Any]:
         """``loss`` = negative masked Gaussian log-likelihood per series (mean), ``pred``."""
         pred = self.predict(batch)
-        log_px = self.likelihood.log_prob(batch.values, pred, batch.target_mask)
+        norm, mask = self.value_scaler.normalize, batch.target_mask
+        log_scale = torch.log(self.value_scaler.scale).to(pred.dtype)
+        log_px = self.likelihood.log_prob(norm(batch.values), norm(pred), mask)
+        log_px = log_px - (mask.to(pred.dtype) * log_scale).sum((-1, -2))
         return {"loss": -log_px.mean(), "log_px": log_px, "pred": pred}
 
 

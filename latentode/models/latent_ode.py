@@ -20,7 +20,7 @@ from ..nn.likelihoods import (
     reparameterize,
 )
 from ..nn.solve import SolverConfig, solve_at_times
-from .timescale import TimeScaled
+from .timescale import TimeScaled, ValueScaler
 
 __all__ = ["LatentODEModel"]
 
@@ -38,7 +38,8 @@ class LatentODEModel(TimeScaled):
         enc_units, enc_depth: the encoder ODE function's MLP.
         time_dependent: feed time to the latent vector field.
         readout_depth: hidden layers of the readout (0 = Linear, as published).
-        obs_std: fixed observation std in standardized units, or ``None`` to learn it.
+        obs_std: fixed observation std in the model's standardized units (see below),
+            or ``None`` to learn it.
         solver: :class:`SolverConfig` (or its dict) for the decoder.
         encoder_method, encoder_max_step: solver between encoder observations.
         encoder_cell: the ODE-RNN's update at each observation, ``"gru"`` or ``"mlp"``
@@ -58,7 +59,12 @@ class LatentODEModel(TimeScaled):
             or ``"point"`` (a label per time point, read from z(t), e.g. activity).
 
     Times pass through :class:`TimeScaled` (``(t - time_offset) / time_scale``)
-    before anything else, so raw spans of 1e-3 or 1e6 behave alike.
+    before anything else, so raw spans of 1e-3 or 1e6 behave alike. Values pass
+    through ``value_scaler`` (:class:`ValueScaler`, the identity until set with
+    :meth:`set_value_scale`): the encoder reads standardized values, the readout
+    predicts them, the Gaussian likelihood (and ``obs_std``) works in those units and
+    adds the Jacobian ``-sum log scale`` per scored value, so ``log p(x|z)``, the
+    bounds and every prediction are in data units.
     """
 
     def __init__(
@@ -117,6 +123,7 @@ class LatentODEModel(TimeScaled):
         else:
             raise ValueError(f"decoder must be 'ode' or 'rnn', got {decoder!r}.")
         self.readout = Readout(latent_dim, input_dim, units, readout_depth)
+        self.value_scaler = ValueScaler(input_dim)
         self.likelihood = GaussianLikelihood(input_dim, obs_std)
         if label_kind not in ("sequence", "point"):
             raise ValueError(f"label_kind must be 'sequence' or 'point', got {label_kind!r}.")
@@ -140,10 +147,28 @@ class LatentODEModel(TimeScaled):
             self.augmented = AugmentedField(self.decoder.func, self.intensity)
 
     # -------------------------------------------------------------- pieces
+    def set_value_scale(self, offset, scale) -> None:
+        """Per-feature ``offset, scale`` (floats or ``(D,)``) of the value rescaling."""
+        self.value_scaler.set(offset, scale)
+
     def encode(self, batch: IrregularBatch) -> tuple[torch.Tensor, torch.Tensor]:
         """q(z0) for each series: ``mean, std`` of shape ``(B, L)`` at ``batch.t0``."""
         t = self.rescale(batch.times)
-        return self.encoder(t, batch.values, batch.obs_mask, t[:, 0])
+        values = self.value_scaler.normalize(batch.values)
+        return self.encoder(t, values, batch.obs_mask, t[:, 0])
+
+    def observe(self, z: torch.Tensor) -> torch.Tensor:
+        """Mean of the observations in data units: ``z (..., L) -> (..., D)``."""
+        return self.value_scaler.denormalize(self.readout(z))
+
+    def gaussian_log_prob(self, batch: IrregularBatch, pred: torch.Tensor) -> torch.Tensor:
+        """``log p(x | z)`` of the scored values in data units, ``(..., B)``, for
+        predictions ``pred (..., B, N, D)`` in data units."""
+        norm = self.value_scaler.normalize
+        mask = batch.target_mask
+        log_px = self.likelihood.log_prob(norm(batch.values), norm(pred), mask)
+        log_scale = torch.log(self.value_scaler.scale).to(pred.dtype)
+        return log_px - (mask.to(pred.dtype) * log_scale).sum((-1, -2))
 
     def latent_trajectory(self, z0: torch.Tensor, batch: IrregularBatch) -> torch.Tensor:
         """``z0 (K, B, L)`` -> ``z (K, B, N, L)`` at each series' own times."""
@@ -175,7 +200,7 @@ class LatentODEModel(TimeScaled):
         """
         mean, std = self.encode(batch)
         z0, _, _ = reparameterize(mean, std, n_samples, eps)
-        return self.readout(self.latent_trajectory(z0, batch))
+        return self.observe(self.latent_trajectory(z0, batch))
 
     # ------------------------------------------------------------ objective
     def forward(
@@ -206,8 +231,8 @@ class LatentODEModel(TimeScaled):
             z, log_times = self.poisson_log_likelihood(z0, batch)
         else:
             z, log_times = self.latent_trajectory(z0, batch), 0.0
-        samples = self.readout(z)
-        log_px = self.likelihood.log_prob(batch.values, samples, batch.target_mask) + log_times
+        samples = self.observe(z)
+        log_px = self.gaussian_log_prob(batch, samples) + log_times
         if self.classifier is not None and batch.labels is not None:
             log_px = log_px + self.label_weight * self._label_log_prob(z0, z, batch)
         return mean, std, samples, log_px, log_pz, log_qz
