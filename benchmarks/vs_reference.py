@@ -319,7 +319,6 @@ def build_module(
         config = dict(
             latent_dim=10,
             n_samples=3,
-            objective="iwae",
             kl_delay=10,
             kl_rate=0.99,
             **opt,
@@ -647,6 +646,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             "reference_log": str(log_path),
             "latentode_class": type(module).__name__,
             "latentode_config": config,
+            "latentode_hparams": {k: repr(v) for k, v in dict(module.hparams).items()},
+            "latentode_value_scale": [dm.value_offset.tolist(), dm.value_scale.tolist()],
         },
         "notes": {
             "latentode_step": "on_train_batch_start -> on_train_batch_end: training_step, "

@@ -141,3 +141,21 @@ def test_label_heads_shapes_and_log_probs():
     logp = torch.log_softmax(c(zt), -1).gather(-1, lab.clamp_min(0)[..., None])[..., 0]
     logp[0, 0] = 0.0
     assert torch.allclose(lp, logp.sum(-1), atol=1e-6)
+
+
+def test_frozen_learned_std_keeps_its_value_and_gets_zero_gradient():
+    import torch
+
+    from latentode.nn.likelihoods import GaussianLikelihood
+
+    lik = GaussianLikelihood(2, None, init_std=0.3)
+    x, mu, mask = torch.randn(4, 5, 2), torch.zeros(4, 5, 2), torch.ones(4, 5, 2)
+    lik.frozen = True
+    value = lik.std().detach().clone()
+    lik.log_prob(x, mu, mask).sum().backward()
+    assert torch.allclose(value, torch.full((2,), 0.3))
+    assert lik.raw_std.grad is not None and torch.all(lik.raw_std.grad == 0)
+    lik.frozen = False
+    lik.raw_std.grad = None
+    lik.log_prob(x, mu, mask).sum().backward()
+    assert torch.all(lik.raw_std.grad != 0)

@@ -48,7 +48,9 @@ class LatentODE(LightningEstimator):
         obs_std: fixed observation std in standardized units, ``None`` learns it.
         solver, rtol, atol, grid_step: the decoder's torchdiffeq method and settings.
         n_samples: z0 samples per series during training.
-        objective: ``"iwae"`` or ``"elbo"``.
+        objective: the training bound, ``"elbo"`` (default) or ``"iwae"``; see
+            :class:`~latentode.lightning.LatentODEModule`. A learned ``obs_std`` is held
+            at its initial value for the first ``kl_delay`` epochs.
         max_epochs, batch_size, lr: optimisation.
         kl_delay, kl_rate: KL annealing (epochs at weight 0, then ``1 - rate ** k``).
         val_size: fraction of series held out for validation (early stopping, best
@@ -89,7 +91,7 @@ class LatentODE(LightningEstimator):
         atol: float = 1e-4,
         grid_step: float = 0.05,
         n_samples: int = 3,
-        objective: str = "iwae",
+        objective: str = "elbo",
         max_epochs: int = 200,
         batch_size: int = 50,
         lr: float = 1e-2,

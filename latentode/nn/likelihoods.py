@@ -82,11 +82,20 @@ class GaussianLikelihood(nn.Module):
     def learned(self) -> bool:
         return self.raw_std is not None
 
+    #: while True a learned std is held at its current value (no gradient), e.g. during a
+    #: warm-up; set by :class:`~latentode.lightning.LatentODEModule` each epoch.
+    frozen: bool = False
+
     def std(self) -> torch.Tensor:
         """``(D,)`` observation std."""
         if self.raw_std is None:
             return self.fixed_std
-        return F.softplus(self.raw_std) + self.min_std
+        std = F.softplus(self.raw_std) + self.min_std
+        if self.frozen:
+            # the value of std with a zero gradient that stays in the graph, so DDP still
+            # sees the parameter used (a detached one fails its unused-parameter check)
+            return std + (std.detach() - std)
+        return std
 
     def log_prob(
         self, values: torch.Tensor, mean: torch.Tensor, mask: torch.Tensor
