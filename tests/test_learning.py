@@ -14,15 +14,11 @@ from latentode.lightning import LatentODEModule, masked_errors
 from latentode.naive import last_value, linear_interpolation
 
 
-def test_latent_ode_beats_linear_interpolation(tmp_path):
-    L.seed_everything(0, verbose=False)
-    series = periodic_series(400, 50, 2.0, seed=0)
-    train = subsample_observed(series[:320], 0.1, seed=1)
-    test = subsample_observed(series[320:], 0.1, seed=2)
-    dm = IrregularDataModule(train, batch_size=50, seed=0)
-    module = LatentODEModule(1, 6, lr=0.03, kl_delay=5, kl_rate=0.95)
+def _fit_and_predict(module, dm, test, steps, tmp_path):
+    """Train ``steps`` optimiser steps without validation; the test batch and the
+    posterior-mean prediction (10 samples) on it."""
     trainer = L.Trainer(
-        max_steps=300,
+        max_steps=steps,
         logger=False,
         enable_checkpointing=False,
         enable_progress_bar=False,
@@ -34,7 +30,17 @@ def test_latent_ode_beats_linear_interpolation(tmp_path):
     batch = collate(test)
     module.eval()
     with torch.no_grad():
-        pred = module(batch, n_samples=10).mean(0)
+        return batch, module(batch, n_samples=10).mean(0)
+
+
+def test_latent_ode_beats_linear_interpolation(tmp_path):
+    L.seed_everything(0, verbose=False)
+    series = periodic_series(400, 50, 2.0, seed=0)
+    train = subsample_observed(series[:320], 0.1, seed=1)
+    test = subsample_observed(series[320:], 0.1, seed=2)
+    dm = IrregularDataModule(train, batch_size=50, seed=0)
+    module = LatentODEModule(1, 6, lr=0.03, kl_delay=5, kl_rate=0.95)
+    batch, pred = _fit_and_predict(module, dm, test, 300, tmp_path)
     model_mse = float(masked_errors(batch, pred)["mse"][0])
     linear_mse = float(masked_errors(batch, linear_interpolation(batch))["mse"][0])
     locf_mse = float(masked_errors(batch, last_value(batch))["mse"][0])
@@ -85,20 +91,7 @@ def test_latent_ode_leaves_the_plateau_on_the_paper_window(tmp_path):
         enc_depth=2,
         obs_std=0.01 / scale,
     )
-    trainer = L.Trainer(
-        max_steps=160,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        default_root_dir=tmp_path,
-        limit_val_batches=0,
-    )
-    trainer.fit(module, dm)
-    batch = collate(test)
-    module.eval()
-    with torch.no_grad():
-        pred = module(batch, n_samples=10).mean(0)
+    batch, pred = _fit_and_predict(module, dm, test, 160, tmp_path)
     model_mse = float(masked_errors(batch, pred)["mse"][0])
     constant = batch.values[batch.target_mask > 0].mean()
     constant_mse = float(masked_errors(batch, torch.full_like(pred, float(constant)))["mse"][0])

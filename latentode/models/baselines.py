@@ -104,9 +104,8 @@ class RecurrentModel(TimeScaled):
         """``loss`` = negative masked Gaussian log-likelihood per series (mean), ``pred``."""
         pred = self.predict(batch)
         norm, mask = self.value_scaler.normalize, batch.target_mask
-        log_scale = torch.log(self.value_scaler.scale).to(pred.dtype)
         log_px = self.likelihood.log_prob(norm(batch.values), norm(pred), mask)
-        log_px = log_px - (mask.to(pred.dtype) * log_scale).sum((-1, -2))
+        log_px = log_px - self.value_scaler.log_abs_det(mask.to(pred.dtype))
         return {"loss": -log_px.mean(), "log_px": log_px, "pred": pred}
 
 

@@ -167,8 +167,7 @@ class LatentODEModel(TimeScaled):
         norm = self.value_scaler.normalize
         mask = batch.target_mask
         log_px = self.likelihood.log_prob(norm(batch.values), norm(pred), mask)
-        log_scale = torch.log(self.value_scaler.scale).to(pred.dtype)
-        return log_px - (mask.to(pred.dtype) * log_scale).sum((-1, -2))
+        return log_px - self.value_scaler.log_abs_det(mask.to(pred.dtype))
 
     def latent_trajectory(self, z0: torch.Tensor, batch: IrregularBatch) -> torch.Tensor:
         """``z0 (K, B, L)`` -> ``z (K, B, N, L)`` at each series' own times."""

@@ -75,3 +75,8 @@ class ValueScaler(nn.Module):
     def denormalize(self, values: torch.Tensor) -> torch.Tensor:
         """``(..., D)`` standardized units -> data units."""
         return self.offset.to(values.dtype) + self.scale.to(values.dtype) * values
+
+    def log_abs_det(self, mask: torch.Tensor) -> torch.Tensor:
+        """``sum log scale`` over the cells of ``mask (..., B, N, D)``, ``(..., B)``: what a
+        log-density in standardized units loses to become one in data units."""
+        return (mask * torch.log(self.scale).to(mask.dtype)).sum((-1, -2))
