@@ -21,6 +21,7 @@ import torch
 from .data.batch import IrregularBatch
 from .models.baselines import RecurrentModel
 from .models.intensity import EventModel
+from .models.jump_intensity import JumpEventModel
 from .models.latent_ode import LatentODEModel
 from .nn.bounds import KLSchedule
 
@@ -283,11 +284,15 @@ class RecurrentModule(_Base):
 
 
 class EventModule(_Base):
-    """Event-time intensity training (:class:`~latentode.models.intensity.EventModel`).
+    """Event-time intensity training.
 
-    Logs ``{stage}_loss``, ``{stage}_iwae`` and ``{stage}_elbo`` (per sequence, rescaled
-    time units). Optimisation arguments as :class:`LatentODEModule`; ``**model_kwargs``
-    go to the model (``units``, ``enc_hidden``, ``solver``, ...).
+    ``dynamics="latent"`` trains :class:`~latentode.models.intensity.EventModel` (a rate
+    driven by a posterior z0, a VAE); ``"jump"`` trains
+    :class:`~latentode.models.jump_intensity.JumpEventModel` (a state that flows between
+    events and jumps at each, exact likelihood; its ``iwae``/``elbo`` logs are that
+    likelihood). Logs ``{stage}_loss``, ``{stage}_iwae`` and ``{stage}_elbo`` (per
+    sequence, rescaled time units). Optimisation arguments as :class:`LatentODEModule`;
+    ``**model_kwargs`` go to the model (``units``, ``enc_hidden``, ``solver``, ...).
     """
 
     def __init__(
@@ -306,11 +311,17 @@ class EventModule(_Base):
         weight_decay: float = 0.0,
         time_offset: float | None = None,
         time_scale: float | None = None,
+        dynamics: str = "latent",
         **model_kwargs: Any,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.model = EventModel(n_marks, latent_dim, **model_kwargs)
+        if dynamics == "latent":
+            self.model = EventModel(n_marks, latent_dim, **model_kwargs)
+        elif dynamics == "jump":
+            self.model = JumpEventModel(n_marks, latent_dim, **model_kwargs)
+        else:
+            raise ValueError(f"dynamics must be 'latent' or 'jump', got {dynamics!r}.")
         self.kl_schedule = KLSchedule(kl_delay, kl_rate)
         self._init_common(time_offset, time_scale)
 

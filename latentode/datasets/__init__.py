@@ -12,7 +12,14 @@ from .hopper import hopper
 from .physionet import PHYSIONET2012_STATICS, PHYSIONET2012_VARIABLES, physionet2012
 from .protocols import split_frame_extrapolation, subsample_frame
 from .registry import chickweight, coal_disasters, geyser, mauna_loa_co2, phenobarb, theophylline
-from .synthetic import periodic, periodic_series, series_to_frame, spiral, spiral_series
+from .synthetic import (
+    periodic,
+    periodic_series,
+    series_to_frame,
+    spike_trains,
+    spiral,
+    spiral_series,
+)
 
 __all__ = [
     "periodic",
@@ -20,6 +27,7 @@ __all__ = [
     "spiral",
     "spiral_series",
     "series_to_frame",
+    "spike_trains",
     "LongData",
     "DatasetError",
     "DatasetNotFoundError",

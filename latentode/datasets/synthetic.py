@@ -1,8 +1,10 @@
-"""Generated toy sets: the periodic set of Rubanova et al. and the spirals of Chen et al.
+"""Generated toy sets: the periodic set of Rubanova et al., the spirals of Chen et al., and
+near-regular spike trains for event models.
 
-Each generator returns a long DataFrame (``id``, ``time``, feature columns) and
+Each series generator returns a long DataFrame (``id``, ``time``, feature columns) and
 has a ``*_series`` twin returning :class:`~latentode.data.batch.Series` for the
-tensor-level API. Both are deterministic for a given ``seed``.
+tensor-level API; :func:`spike_trains` returns one row per event. All are deterministic
+for a given ``seed``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ import pandas as pd
 
 from ..data.batch import Series
 
-__all__ = ["periodic", "periodic_series", "spiral", "spiral_series", "series_to_frame"]
+__all__ = [
+    "periodic",
+    "periodic_series",
+    "spiral",
+    "spiral_series",
+    "series_to_frame",
+    "spike_trains",
+]
 
 
 def periodic_series(
@@ -103,3 +112,37 @@ def spiral(n_series: int = 500, n_points: int = 100, **kwargs) -> pd.DataFrame:
     df = series_to_frame(series, ["x", "y"])
     df["direction"] = np.repeat([s.label for s in series], [len(s) for s in series])
     return df
+
+
+def spike_trains(
+    n_sequences: int = 200,
+    duration: float = 10.0,
+    *,
+    rate_range: tuple[float, float] = (1.0, 4.0),
+    regularity: float = 20.0,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Near-regular spike trains: one row per event, columns ``id, time, rate``.
+
+    Each sequence has its own rate ``r ~ U(rate_range)`` and a random phase; its gaps
+    are ``Gamma(regularity, 1 / (regularity * r))`` (mean ``1 / r``, coefficient of
+    variation ``1 / sqrt(regularity)``), so counts vary far less than a Poisson
+    process's and the next event is predictable from the last ones. The renewal process
+    starts 20 mean gaps before 0, so the phase at 0 is stationary; events fall in
+    ``[0, duration)``. ``rate`` is the sequence's true rate (a constant per ``id``).
+    """
+    if n_sequences < 1 or not duration > 0 or not regularity > 0:
+        raise ValueError("spike_trains needs n_sequences >= 1, duration > 0, regularity > 0.")
+    lo, hi = rate_range
+    if not 0 < lo <= hi:
+        raise ValueError(f"rate_range must satisfy 0 < low <= high, got {rate_range}.")
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_sequences):
+        rate = rng.uniform(lo, hi)
+        n = int(np.ceil((duration * rate + 20) * 2)) + 10
+        gaps = rng.gamma(regularity, 1.0 / (regularity * rate), n)
+        times = np.cumsum(gaps) - 20.0 / rate
+        times = times[(times >= 0) & (times < duration)]
+        rows.append(pd.DataFrame({"id": i, "time": times, "rate": rate}))
+    return pd.concat(rows, ignore_index=True)

@@ -17,6 +17,7 @@ from ..data.events import EventSequence, check_events, events_to_series
 from ..data.frame import DataFrameError, TimeCodec, check_quantiles
 from ..data.scaling import fit_time_scale
 from ..lightning import EventModule
+from ..models.jump_intensity import JumpEventModel
 from .base import LightningEstimator, keyed_generator, keyed_normal
 
 __all__ = ["EventIntensity"]
@@ -39,6 +40,17 @@ class EventIntensity(LightningEstimator):
         val_size, early_stopping, patience: validation split by sequence (no validation
             below 5 sequences).
         time_dependent: let the latent vector field see calendar time.
+        dynamics: what drives the rate. ``"jump"`` (default): a state that flows under a
+            neural ODE between events and jumps at each event (a neural jump ODE), so
+            the rate at ``t`` follows the sequence's own history before ``t``; exact
+            likelihood; rhythms, refractory gaps and self-excitation. ``"latent"``: a
+            Latent ODE whose z0 is inferred from the whole sequence (a VAE; the rate
+            follows z(t) and does not react to single events). ``latent_dim`` is the
+            state size in both; ``hidden_dim``, ``solver``, ``rtol``, ``atol``,
+            ``grid_step``, ``n_samples``, ``objective`` and the KL schedule apply to
+            ``"latent"`` only; ``max_step`` to ``"jump"`` only.
+        max_step: largest RK4 step of the jump state's flow, in rescaled time (the
+            median gap between events is 0.05).
         gradient_clip_val, seed, verbose, trainer_kwargs: as in :class:`LatentODE`.
 
     Times may be numbers or datetimes; for datetimes rates are per second. Fitted
@@ -67,6 +79,8 @@ class EventIntensity(LightningEstimator):
         early_stopping: bool = True,
         patience: int = 20,
         time_dependent: bool = False,
+        dynamics: str = "jump",
+        max_step: float = 0.05,
         gradient_clip_val: float | None = 10.0,
         seed: int = 0,
         verbose: bool = True,
@@ -91,6 +105,8 @@ class EventIntensity(LightningEstimator):
         self.early_stopping = early_stopping
         self.patience = patience
         self.time_dependent = time_dependent
+        self.dynamics = dynamics
+        self.max_step = max_step
         self.gradient_clip_val = gradient_clip_val
         self.seed = seed
         self.verbose = verbose
@@ -127,6 +143,20 @@ class EventIntensity(LightningEstimator):
         )
         base_rate = [float(max(c, 1) / max(exposure, 1e-12)) for c in counts]
         L.seed_everything(self.seed, verbose=False)
+        if self.dynamics == "jump":
+            model_kwargs: dict[str, Any] = {"max_step": self.max_step}
+        elif self.dynamics == "latent":
+            model_kwargs = {
+                "enc_hidden": self.hidden_dim,
+                "solver": {
+                    "method": self.solver,
+                    "rtol": self.rtol,
+                    "atol": self.atol,
+                    "grid_step": self.grid_step,
+                },
+            }
+        else:
+            raise ValueError(f"dynamics must be 'jump' or 'latent', got {self.dynamics!r}.")
         module = EventModule(
             n_marks,
             self.latent_dim,
@@ -137,17 +167,12 @@ class EventIntensity(LightningEstimator):
             lr=self.lr,
             time_offset=offset,
             time_scale=scale,
-            enc_hidden=self.hidden_dim,
+            dynamics=self.dynamics,
             units=self.units,
             depth=self.depth,
             time_dependent=self.time_dependent,
             base_rate=base_rate,
-            solver={
-                "method": self.solver,
-                "rtol": self.rtol,
-                "atol": self.atol,
-                "grid_step": self.grid_step,
-            },
+            **model_kwargs,
         )
         dm = IrregularDataModule(
             train, val, batch_size=min(self.batch_size, len(train)), seed=self.seed
@@ -233,6 +258,34 @@ class EventIntensity(LightningEstimator):
             out.extend((rates[:, b, : len(q)], cum[:, b, : len(q)]) for b, q in enumerate(qs))
         return out
 
+    def _is_jump(self) -> bool:
+        return isinstance(self.module_.model, JumpEventModel)
+
+    @torch.no_grad()
+    def _simulate(
+        self, seqs: Sequence[EventSequence], a: float, b: float, n_samples: int, max_events: int
+    ) -> tuple[list[list[list[tuple[float, int]]]], int]:
+        """Jump dynamics: ``n_samples`` continuations on ``[a, b]`` per sequence, each given
+        the sequence's events before ``a`` (later events are not used). Per sequence a
+        list of paths of ``(time, mark)``, and the count of exceeded thinning bounds."""
+        model = self.module_.model
+        out, exceeded = [], 0
+        for s in seqs:
+            keep = s.times < a
+            hist = EventSequence(s.id, s.times[keep], s.marks[keep], min(s.start, a), a)
+            batch = collate(events_to_series([hist], len(self.marks_)))
+            gen = torch.Generator().manual_seed(keyed_generator(self.seed, ("sample", s.id)) >> 1)
+            paths, n_over = model.simulate(
+                batch,
+                torch.tensor([b], dtype=torch.float64),
+                n_samples,
+                gen,
+                max_events=max_events,
+            )
+            out.append(paths)
+            exceeded += n_over
+        return out, exceeded
+
     def _mark_columns(self) -> list[str]:
         if self.mark_col_ is None:
             return ["intensity"]
@@ -275,16 +328,29 @@ class EventIntensity(LightningEstimator):
         window: Any = None,
         n_samples: int = 100,
     ) -> pd.DataFrame:
-        """Posterior mean of the number of events in ``[start, end]`` per sequence
-        (``expected_count``, and ``expected_count_<mark>`` per mark)."""
+        """Expected number of events in ``[start, end]`` per sequence (``expected_count``,
+        and ``expected_count_<mark>`` per mark).
+
+        Latent dynamics: the posterior mean of ``∫ λ`` given all of the sequence's events.
+        Jump dynamics: the mean count over ``n_samples`` simulated continuations from
+        ``start``, given the sequence's events before ``start`` (each simulated event
+        moves the rate, so ``∫ λ`` of the event-free flow would be biased)."""
         seqs = self._sequences(events, window)
         a, b = self._encode_times([start, end], "start/end")
         if not b >= a:
             raise DataFrameError("expected_count: end must not be before start.")
-        post = self._posterior(seqs, [np.array([a, b])] * len(seqs), n_samples)
+        if self._is_jump():
+            sims, _ = self._simulate(seqs, float(a), float(b), n_samples, 10_000_000)
+            n_marks = len(self.marks_)
+            counts = [
+                np.mean([np.bincount([m for _, m in path], minlength=n_marks) for path in paths], 0)
+                for paths in sims
+            ]
+        else:
+            post = self._posterior(seqs, [np.array([a, b])] * len(seqs), n_samples)
+            counts = [(cum[:, 1] - cum[:, 0]).mean(0) for _, cum in post]
         rows = []
-        for s, (_, cum) in zip(seqs, post, strict=True):
-            per_mark = (cum[:, 1] - cum[:, 0]).mean(0)
+        for s, per_mark in zip(seqs, counts, strict=True):
             row = {self.id_col_: s.id, "expected_count": float(per_mark.sum())}
             if self.mark_col_ is not None:
                 row.update(
@@ -326,14 +392,21 @@ class EventIntensity(LightningEstimator):
         n_grid: int = 512,
         max_events: int = 100_000,
     ) -> pd.DataFrame:
-        """Simulate event sequences in ``window = (a, b)`` by thinning, one per posterior
-        draw of z0 given each sequence's events: a long frame ``id, sample, time``
-        (and the mark column). The thinning bound is 1.5 x the largest rate on an
-        ``n_grid`` grid; it is checked at every candidate and a warning says if exceeded."""
+        """Simulate event sequences in ``window = (a, b)`` by thinning: a long frame
+        ``id, sample, time`` (and the mark column).
+
+        Latent dynamics: one sequence per posterior draw of z0 given each sequence's
+        events; the thinning bound is 1.5 x the largest rate on an ``n_grid`` grid.
+        Jump dynamics: ``n_samples`` continuations from ``a`` given each sequence's
+        events before ``a``, every simulated event updating the state (Ogata's
+        thinning, bound 1.5 x the largest rate ahead). Either way the bound is checked
+        at every candidate and a warning says if it was exceeded."""
         seqs = self._sequences(events)
         a, b = self._encode_times(list(window), "window")
         if not b > a:
             raise DataFrameError("sample: window end must be after its start.")
+        if self._is_jump():
+            return self._sample_jump(seqs, float(a), float(b), n_samples, max_events)
         grid = np.linspace(a, b, n_grid)
         post = self._posterior(seqs, [grid] * len(seqs), n_samples)
         rows_id, rows_k, rows_t, rows_m = [], [], [], []
@@ -377,6 +450,33 @@ class EventIntensity(LightningEstimator):
         out[self.time_col_] = self.codec_.decode_values(t_all)
         if self.mark_col_ is not None:
             out[self.mark_col_] = [self.marks_[m] for m in rows_m]
+        return out.sort_values(
+            [self.id_col_, "sample", self.time_col_], kind="stable", ignore_index=True
+        )
+
+    def _sample_jump(
+        self, seqs: Sequence[EventSequence], a: float, b: float, n_samples: int, max_events: int
+    ) -> pd.DataFrame:
+        try:
+            sims, exceeded = self._simulate(seqs, a, b, n_samples, max_events)
+        except ValueError as err:
+            raise DataFrameError(f"sample: {err}") from None
+        if exceeded:
+            warnings.warn(
+                f"sample: the rate exceeded the thinning bound at {exceeded} candidates.",
+                stacklevel=3,
+            )
+        ids, ks, ts, ms = [], [], [], []
+        for s, paths in zip(seqs, sims, strict=True):
+            for k, path in enumerate(paths):
+                ids += [s.id] * len(path)
+                ks += [k] * len(path)
+                ts += [t for t, _ in path]
+                ms += [m for _, m in path]
+        out = pd.DataFrame({self.id_col_: ids, "sample": ks})
+        out[self.time_col_] = self.codec_.decode_values(np.asarray(ts, dtype=float))
+        if self.mark_col_ is not None:
+            out[self.mark_col_] = [self.marks_[m] for m in ms]
         return out.sort_values(
             [self.id_col_, "sample", self.time_col_], kind="stable", ignore_index=True
         )
