@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from latentode import DataFrameError, EventIntensity
-from latentode.data.events import check_events, events_to_series
+from latentode.data.events import check_events, cut_windows, events_to_series
 from latentode.data.frame import TimeCodec
 from latentode.datasets import spike_trains
 from latentode.naive import histogram_loglik, poisson_loglik
@@ -199,3 +199,14 @@ def test_spike_trains_are_regular_with_a_rate_per_sequence():
     z = (counts - expected) / np.sqrt(expected)
     assert float(np.sqrt((z**2).mean())) < 0.4
     pd.testing.assert_frame_equal(df, spike_trains(40, 50.0, regularity=25.0, seed=3))
+
+
+def test_cut_windows_keeps_every_event_and_empty_windows():
+    ev, win = cut_windows([0.5, 1.2, 1.3, 7.9, 8.0], 2.0)
+    assert win["start"].tolist() == [0.0, 2.0, 4.0, 6.0, 8.0]
+    assert (win["end"] - win["start"]).eq(2.0).all()
+    assert ev["id"].tolist() == [0, 0, 0, 3, 4] and len(ev) == 5
+    merged = ev.merge(win, on="id")
+    assert ((merged["time"] >= merged["start"]) & (merged["time"] < merged["end"])).all()
+    with pytest.raises(ValueError, match="width"):
+        cut_windows([1.0], 0.0)

@@ -17,7 +17,7 @@ import pandas as pd
 from .batch import Series
 from .frame import DataFrameError, TimeCodec
 
-__all__ = ["EventSequence", "check_events", "events_to_series"]
+__all__ = ["EventSequence", "check_events", "cut_windows", "events_to_series"]
 
 
 @dataclass
@@ -201,3 +201,28 @@ def events_to_series(sequences: Sequence[EventSequence], n_marks: int) -> list[S
         values[1:-1] = eye[s.marks]
         out.append(Series(times=times, values=values, id=s.id))
     return out
+
+
+def cut_windows(
+    times: np.ndarray | Sequence[float], width: float, *, id_col: str = "id", time_col: str = "time"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Cut one long timeline of numeric event times into consecutive windows of ``width``.
+
+    Returns ``(events, windows)``: one row per event with the window it falls in
+    (``id_col``, ``time_col``), and one row per window (``id_col``, ``start``, ``end``),
+    windows without events included. The first window starts at the largest multiple of
+    ``width`` not after the first event; pass ``windows`` as ``window=`` to
+    :class:`~latentode.EventIntensity` methods.
+    """
+    t = np.asarray(times, dtype=float)
+    if t.ndim != 1 or t.size == 0 or not np.isfinite(t).all():
+        raise ValueError("cut_windows needs a non-empty 1-d array of finite times.")
+    if not (np.isfinite(width) and width > 0):
+        raise ValueError(f"width must be a positive number, got {width}.")
+    start = np.floor(t.min() / width) * width
+    n = int(np.floor((t.max() - start) / width)) + 1
+    edges = start + width * np.arange(n + 1)
+    idx = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, n - 1)
+    events = pd.DataFrame({id_col: idx, time_col: t})
+    windows = pd.DataFrame({id_col: np.arange(n), "start": edges[:-1], "end": edges[1:]})
+    return events, windows

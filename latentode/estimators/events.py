@@ -300,9 +300,12 @@ class EventIntensity(LightningEstimator):
         quantiles: Sequence[float] | None = None,
         n_samples: int = 100,
     ) -> pd.DataFrame:
-        """Posterior mean intensity (per time unit; per second for datetimes) at ``times``
-        (the same for every sequence), conditioning on each sequence's events. Columns
-        ``id, time, intensity`` (``intensity_<mark>`` per mark), plus ``<col>_q<q>``."""
+        """Intensity (per time unit; per second for datetimes) at ``times`` (the same for
+        every sequence). Latent dynamics: the posterior mean given all of each sequence's
+        events, quantiles over the posterior. Jump dynamics: the rate given the events
+        before each time (after the last event: given that none followed); it is
+        deterministic, so the quantile columns equal it. Columns ``id, time, intensity``
+        (``intensity_<mark>`` per mark), plus ``<col>_q<q>``."""
         qs = check_quantiles(quantiles)
         seqs = self._sequences(events, window)
         t = np.sort(self._encode_times(times, "times"))
@@ -363,9 +366,9 @@ class EventIntensity(LightningEstimator):
         return pd.DataFrame(rows)
 
     def score(self, events: pd.DataFrame, *, window: Any = None, n_samples: int = 100) -> dict:
-        """Marginal log-likelihood of the events, log p(events), estimated by importance
-        sampling over z0 (IWAE with ``n_samples``), survival term included, rates per time
-        unit. ``loglik_per_event`` is the total over sequences divided by the total
+        """Log-likelihood of the events, log p(events), survival term included, rates per
+        time unit: exact for jump dynamics; for latent dynamics the marginal estimated by
+        importance sampling over z0 (IWAE with ``n_samples``). ``loglik_per_event`` is the total over sequences divided by the total
         number of events."""
         seqs = self._sequences(events, window)
         model = self.module_.model
@@ -537,8 +540,9 @@ class EventIntensity(LightningEstimator):
         max_series: int = 4,
         quantiles: tuple[float, float] = (0.05, 0.95),
     ):
-        """Posterior mean intensity with a quantile band over each sequence's window and
-        its events as a rug. Returns a matplotlib ``Figure``."""
+        """The intensity over each sequence's window with its events as a rug: the
+        posterior mean with a quantile band (latent dynamics), or the rate given the
+        earlier events (jump dynamics). Returns a matplotlib ``Figure``."""
         import matplotlib.pyplot as plt
 
         seqs = {s.id: s for s in self._sequences(events, window)}
@@ -555,10 +559,13 @@ class EventIntensity(LightningEstimator):
             rates, _ = self._posterior([s], [grid], n_samples)[0]
             tot = rates.sum(-1)
             x = self.codec_.decode_values(grid)
-            ax.fill_between(
-                x, np.quantile(tot, lo, 0), np.quantile(tot, hi, 0), alpha=0.25, linewidth=0
-            )
-            ax.plot(x, tot.mean(0), label="posterior mean intensity")
+            if self._is_jump():  # deterministic given the history: no band
+                ax.plot(x, tot.mean(0), label="intensity given the earlier events")
+            else:
+                ax.fill_between(
+                    x, np.quantile(tot, lo, 0), np.quantile(tot, hi, 0), alpha=0.25, linewidth=0
+                )
+                ax.plot(x, tot.mean(0), label="posterior mean intensity")
             ev = self.codec_.decode_values(s.times)
             ax.plot(ev, np.zeros(len(s.times)), "|", color="k", markersize=12, label="events")
             ax.set_ylabel(f"λ ({sid})")

@@ -1,6 +1,7 @@
 """History-dependent intensity: a neural jump ODE (Jia and Benson 2019) for event sequences.
 
-A state ``h(t)`` starts from a learned ``h0`` at the window start, flows under a neural ODE
+A state ``h(t)`` starts from a learned ``h0`` at the window start (with ``time_dependent``,
+``h0 + g(t_start)``: a window's calendar time sets its initial rate), flows under a neural ODE
 ``dh/dt = f(t, h)`` between events and jumps at each event, ``h(t_i+) = GRU(mark_i, h(t_i-))``;
 the rate is ``λ_m(t) = head(h(t-))_m``. The rate at ``t`` depends only on the events
 before ``t``, so the log-likelihood ``Σ log λ(t_i) - ∫ λ dt`` is exact (no posterior, no
@@ -18,7 +19,6 @@ Between grid times the flow takes fixed RK4 steps of at most ``max_step`` rescal
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
@@ -26,6 +26,7 @@ from torch import nn
 
 from ..data.batch import IrregularBatch
 from ..nn.intensity import AugmentedField, IntensityHead, poisson_process_log_likelihood
+from ..nn.mlp import mlp
 from ..nn.odefunc import ODEFunc
 from ..nn.solve import FIXED_STEP_METHODS, evolve
 from .timescale import TimeScaled
@@ -42,7 +43,8 @@ class JumpEventModel(TimeScaled):
         n_marks: number of event types ``M``.
         latent_dim: size of the state ``h``.
         units, depth: MLP sizes of the vector field and the rate head.
-        time_dependent: feed the (rescaled) calendar time to the vector field.
+        time_dependent: feed the (rescaled) calendar time to the vector field, and the
+            window start's to the initial state.
         base_rate: initial rate per mark per rescaled time unit (see :class:`IntensityHead`).
         method: fixed-step torchdiffeq method of the flow between grid times.
         max_step: largest step, in rescaled time.
@@ -71,6 +73,7 @@ class JumpEventModel(TimeScaled):
             raise ValueError(f"max_step must be positive, got {max_step}.")
         self.n_marks, self.latent_dim = n_marks, latent_dim
         self.h0 = nn.Parameter(torch.zeros(latent_dim))
+        self.start = mlp(1, latent_dim, units, 1, "tanh") if time_dependent else None
         self.func = ODEFunc(latent_dim, units, depth, time_dependent=time_dependent)
         self.head = IntensityHead(latent_dim, n_marks, units, base_rate=base_rate)
         self.field = AugmentedField(self.func, self.head)
@@ -79,27 +82,8 @@ class JumpEventModel(TimeScaled):
 
     # ------------------------------------------------------------------ the flow
     def _move(self, state: torch.Tensor, t_from: torch.Tensor, dt: torch.Tensor) -> torch.Tensor:
-        """Each row from ``t_from`` to ``t_from + dt`` (``(P,)`` each), in
-        ``ceil(max dt / max_step)`` equal steps per row. RK4 is written out (a loop of
-        torchdiffeq calls costs more than the arithmetic here); other methods go
-        through :func:`~latentode.nn.solve.evolve`."""
-        if self.method != "rk4":
-            return evolve(self.field, state, t_from, dt, method=self.method, max_step=self.max_step)
-        span = float(dt.detach().abs().max()) if dt.numel() else 0.0
-        if span == 0.0:
-            return state
-        steps = max(1, math.ceil(span / self.max_step - 1e-9))
-        h = (dt / steps)[:, None]
-        t = t_from
-        f = self.field
-        for _ in range(steps):
-            k1 = f(t, state)
-            k2 = f(t + h[:, 0] / 2, state + h / 2 * k1)
-            k3 = f(t + h[:, 0] / 2, state + h / 2 * k2)
-            t = t + h[:, 0]
-            k4 = f(t, state + h * k3)
-            state = state + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-        return state
+        """Each row from ``t_from`` to ``t_from + dt`` (``(P,)`` each)."""
+        return evolve(self.field, state, t_from, dt, method=self.method, max_step=self.max_step)
 
     def _jump(self, state: torch.Tensor, x: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
         """Apply the event update to the rows flagged in ``where (P,)`` with marks ``x (P, M)``."""
@@ -142,7 +126,10 @@ class JumpEventModel(TimeScaled):
             xs = all_x.gather(1, order[..., None].expand(-1, -1, m))
         else:
             e, order, ts, ev, xs = 0, None, t, is_event, x
-        state = torch.cat([self.h0.expand(b, -1).to(t.dtype), t.new_zeros(b, m)], dim=-1)
+        h0 = self.h0.expand(b, -1).to(t.dtype)
+        if self.start is not None:
+            h0 = h0 + self.start(t[:, :1])
+        state = torch.cat([h0, t.new_zeros(b, m)], dim=-1)
         rates, cums = [], []
         prev = ts[:, 0]
         for j in range(ts.shape[1]):
