@@ -139,3 +139,45 @@ def test_solver_config_validates():
         SolverConfig(method="nope")
     with pytest.raises(ValueError, match="grid_step"):
         SolverConfig(grid_step=math.inf)
+
+
+class _Decay(torch.nn.Module):
+    def forward(self, t, z):
+        return -z
+
+
+class _Rotate(torch.nn.Module):
+    def forward(self, t, z):
+        return torch.stack([-z[..., 1], z[..., 0]], -1)
+
+
+def test_far_queries_cost_the_solver_steps_not_one_node_per_grid_step():
+    import time
+
+    from latentode.nn.solve import SpanError
+
+    z0 = torch.tensor([[1.0], [2.0]], dtype=torch.float64)
+    t0 = torch.zeros(2, dtype=torch.float64)
+    times = torch.tensor([[0.5, 2e3], [1.0, 3.0]], dtype=torch.float64)
+    started = time.perf_counter()
+    out = solve_at_times(_Decay(), z0, t0, times, SolverConfig(rtol=1e-8, atol=1e-10))
+    # a dense grid would hold 4e4 nodes (and their copies in the backward pass); the
+    # explicit solver's stability still bounds its steps (|h| < 3.3 here): hundreds
+    assert time.perf_counter() - started < 60.0
+    torch.testing.assert_close(out[..., 0], z0 * torch.exp(-times), rtol=1e-5, atol=1e-9)
+    # a fixed-step method still steps over every node: refused with the limit named
+    with pytest.raises(SpanError, match="grid nodes"):
+        far = torch.tensor([[0.5, 1e6], [1.0, 3.0]], dtype=torch.float64)
+        solve_at_times(_Decay(), z0, t0, far, SolverConfig(method="rk4"))
+    # an oscillation cannot be crossed in big steps: the step limit stops it, named
+    with pytest.raises(SpanError, match="max_num_steps=500"):
+        solve_at_times(
+            _Rotate(),
+            torch.tensor([[1.0, 0.0]], dtype=torch.float64),
+            torch.zeros(1, dtype=torch.float64),
+            torch.tensor([[1e6]], dtype=torch.float64),
+            SolverConfig(max_num_steps=500),
+        )
+    # in float32 nodes 0.05 apart cannot be told apart at 1e8: refused, not wrong
+    with pytest.raises(SpanError, match="float64"):
+        solve_at_times(_Decay(), torch.ones(1, 1), torch.zeros(1), torch.tensor([[1e8]]))

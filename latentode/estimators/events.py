@@ -368,8 +368,8 @@ class EventIntensity(LightningEstimator):
     def score(self, events: pd.DataFrame, *, window: Any = None, n_samples: int = 100) -> dict:
         """Log-likelihood of the events, log p(events), survival term included, rates per
         time unit: exact for jump dynamics; for latent dynamics the marginal estimated by
-        importance sampling over z0 (IWAE with ``n_samples``). ``loglik_per_event`` is the total over sequences divided by the total
-        number of events."""
+        importance sampling over z0 (IWAE with ``n_samples``). ``loglik_per_event`` is
+        the total over sequences divided by the total number of events."""
         seqs = self._sequences(events, window)
         model = self.module_.model
         total = 0.0

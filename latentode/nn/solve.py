@@ -7,9 +7,11 @@ Two operations, both free of any union-of-times grid:
   torchdiffeq method, onto a shared grid of *relative* times ``tau = t - t0``
   spaced ``grid_step`` apart, then evaluates every series at its own times by
   cubic Hermite interpolation from the states and derivatives at the grid nodes.
-  The grid depends only on ``grid_step`` and the batch's longest span, so a
-  series reads the same nodes whatever else is in its batch; the cost grows with
-  the span, not with ``B x N``. Measured against the alternatives in
+  The nodes sit at multiples of ``grid_step``, so a series reads the same nodes
+  whatever else is in its batch; the cost grows with the span, not with ``B x N``.
+  Adaptive methods keep only the nodes some query needs (their steps do not depend
+  on where the outputs are), so a query far beyond the data costs the solver's
+  steps to get there, not one node per ``grid_step``. Measured against the alternatives in
   ``benchmarks/batching.py`` (see ``benchmarks/README.md``).
 * :func:`evolve` moves every row of a state by its own signed duration ``dt (B,)``
   by per-sample time rescaling: ``s in [0, 1]``, ``t = t_start + s dt``,
@@ -34,7 +36,16 @@ __all__ = [
     "solve_grid",
     "hermite_interpolate",
     "evolve",
+    "SpanError",
+    "MAX_GRID_NODES",
 ]
+
+#: most nodes a fixed-step solve may allocate (``span / grid_step``)
+MAX_GRID_NODES = 2_000_000
+
+
+class SpanError(ValueError):
+    """A solve would need more grid nodes or solver steps than the configured limits."""
 
 FIXED_STEP_METHODS = ("euler", "midpoint", "heun3", "rk4", "explicit_adams", "implicit_adams")
 ADAPTIVE_METHODS = (
@@ -59,6 +70,8 @@ class SolverConfig:
         adjoint: use ``odeint_adjoint`` (O(1) memory in the number of steps,
             a slower backward).
         options: extra torchdiffeq options (e.g. ``{"step_size": 0.01}``).
+        max_num_steps: most steps an adaptive solve may take before it stops with a
+            :class:`SpanError` (a query absurdly far away, or stiff dynamics).
     """
 
     method: str = "dopri5"
@@ -67,6 +80,7 @@ class SolverConfig:
     grid_step: float = 0.05
     adjoint: bool = False
     options: dict = field(default_factory=dict)
+    max_num_steps: int = 100_000
 
     def __post_init__(self) -> None:
         if self.method not in FIXED_STEP_METHODS + ADAPTIVE_METHODS:
@@ -78,6 +92,8 @@ class SolverConfig:
             raise ValueError(f"grid_step must be a positive number, got {self.grid_step}.")
         if self.rtol <= 0 or self.atol <= 0:
             raise ValueError("rtol and atol must be positive.")
+        if not (isinstance(self.max_num_steps, int) and self.max_num_steps >= 1):
+            raise ValueError(f"max_num_steps must be a positive int, got {self.max_num_steps}.")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -99,53 +115,95 @@ def _odeint(
     func: nn.Module, z0: torch.Tensor, t: torch.Tensor, config: SolverConfig
 ) -> torch.Tensor:
     kwargs = dict(method=config.method, rtol=config.rtol, atol=config.atol)
-    if config.options:
-        kwargs["options"] = dict(config.options)
-    if config.adjoint:
-        params = tuple(p for p in func.parameters() if p.requires_grad)
-        return odeint_adjoint(func, z0, t, adjoint_params=params, **kwargs)
-    return odeint(func, z0, t, **kwargs)
+    options = dict(config.options)
+    if config.method in ADAPTIVE_METHODS and config.method != "scipy_solver":
+        options.setdefault("max_num_steps", config.max_num_steps)
+    if options:
+        kwargs["options"] = options
+    try:
+        if config.adjoint:
+            params = tuple(p for p in func.parameters() if p.requires_grad)
+            return odeint_adjoint(func, z0, t, adjoint_params=params, **kwargs)
+        return odeint(func, z0, t, **kwargs)
+    except AssertionError as err:  # torchdiffeq signals its step limit this way
+        if "max_num_steps" not in str(err):
+            raise
+        raise SpanError(
+            f"the ODE solve to relative time {float(t[-1]):.6g} (rescaled units) needed more "
+            f"than max_num_steps={options['max_num_steps']} {config.method} steps: ask for "
+            "times nearer the data, or raise SolverConfig.max_num_steps."
+        ) from None
+
+
+def _nodes(tau: torch.Tensor, config: SolverConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """Grid nodes (integer multiples of ``grid_step``) the queries ``tau (B, N)`` need, and
+    each query's left node. Fixed-step methods step over every node up to the last."""
+    h = config.grid_step
+    pos = tau.detach().double() / h
+    # the interval [k, k + 1] holding each query; a query on a node k > 0 uses [k - 1, k]
+    left = (torch.ceil(pos) - 1).clamp_min(0)
+    top = float(left.max()) + 1 if left.numel() else 1.0
+    if config.method in ADAPTIVE_METHODS:
+        needed = torch.cat([left.reshape(-1), left.reshape(-1) + 1, left.new_zeros(1)])
+        return torch.unique(needed).long(), left.long()
+    if top + 1 > MAX_GRID_NODES:
+        raise SpanError(
+            f"a {config.method} solve to relative time {float(tau.max()):.6g} (rescaled units) "
+            f"needs {top + 1:.0f} grid nodes at grid_step={h}, over the limit of "
+            f"{MAX_GRID_NODES}: ask for times nearer the data, or use an adaptive method."
+        )
+    return torch.arange(int(top) + 1, device=tau.device), left.long()
 
 
 def solve_grid(
     func: nn.Module,
     z0: torch.Tensor,
     t0: torch.Tensor,
-    tau_max: float,
+    nodes: torch.Tensor,
     config: SolverConfig,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Solve from each row's ``t0`` onto the shared relative grid.
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Solve from each row's ``t0`` to the relative times ``nodes * grid_step``.
 
     Args:
         func: vector field ``f(t, z)`` with per-sample ``t (B,)``.
         z0: ``(B, L)`` initial states at ``t0``.
         t0: ``(B,)`` per-sample start times.
-        tau_max: the longest relative time needed.
+        nodes: ``(M,)`` increasing node indices, starting at 0.
 
     Returns:
-        ``grid (M,)`` relative times ``0, h, 2h, ...``, ``z (M, B, L)`` and
-        ``dz (M, B, L)`` (the field at the nodes, one batched evaluation).
+        ``z (M, B, L)`` and ``dz (M, B, L)`` (the field at the nodes, one batched
+        evaluation).
     """
-    h = config.grid_step
-    m = max(1, math.ceil(tau_max / h - 1e-9))
-    grid = torch.arange(m + 1, dtype=z0.dtype, device=z0.device) * h
+    grid = (nodes.double() * config.grid_step).to(z0.dtype)
+    if grid.numel() > 1 and not bool((grid[1:] > grid[:-1]).all()):
+        raise SpanError(
+            f"relative time {float(grid[-1]):.6g} is too far to resolve grid_step="
+            f"{config.grid_step} in {z0.dtype}: ask for times nearer the data, or use float64."
+        )
     shifted = _Shifted(func, t0)
     zs = _odeint(shifted, z0, grid, config)
     mm, b, d = zs.shape
     times = (t0[None, :] + grid[:, None]).reshape(-1)
     dz = func(times, zs.reshape(mm * b, d)).reshape(mm, b, d)
-    return grid, zs, dz
+    return zs, dz
 
 
 def hermite_interpolate(
-    zs: torch.Tensor, dzs: torch.Tensor, step: float, tau: torch.Tensor
+    zs: torch.Tensor,
+    dzs: torch.Tensor,
+    step: float,
+    tau: torch.Tensor,
+    nodes: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Cubic Hermite interpolation on a uniform grid.
 
     Args:
-        zs, dzs: ``(M, B, L)`` states and derivatives at nodes ``0, step, ...``.
+        zs, dzs: ``(M, B, L)`` states and derivatives at nodes ``0, step, ...`` (or at
+            ``nodes * step``).
         step: node spacing.
-        tau: ``(B, N)`` query times (relative), within ``[0, (M - 1) step]``.
+        tau: ``(B, N)`` query times (relative), within the nodes' range.
+        nodes: ``(M,)`` increasing node indices when only some nodes are stored; each
+            query's two neighbouring nodes must be among them.
 
     Returns:
         ``(B, N, L)``.
@@ -153,8 +211,13 @@ def hermite_interpolate(
     m = zs.shape[0]
     b = tau.shape[0]
     pos = tau / step
-    idx = pos.detach().floor().long().clamp(0, m - 2)
-    u = (pos - idx.to(pos.dtype)).unsqueeze(-1)
+    if nodes is None:
+        idx = pos.detach().floor().long().clamp(0, m - 2)
+        left = idx
+    else:
+        left = (torch.ceil(tau.detach().double() / step) - 1).clamp_min(0).long()
+        idx = torch.searchsorted(nodes, left)  # the same rule as the solve's node list
+    u = (pos - left.to(pos.dtype)).unsqueeze(-1)
     rows = torch.arange(b, device=tau.device)[:, None]
     z_a, z_b = zs[idx, rows], zs[idx + 1, rows]
     d_a, d_b = dzs[idx, rows] * step, dzs[idx + 1, rows] * step
@@ -196,9 +259,9 @@ def solve_at_times(
     tau = tau.clamp_min(0)
     flat = z0.reshape(s * b, z0.shape[-1])
     t0_rep = t0.repeat(s)
-    tau_max = float(tau.max()) if tau.numel() else 0.0
-    _, zs, dzs = solve_grid(func, flat, t0_rep, tau_max, config)
-    out = hermite_interpolate(zs, dzs, config.grid_step, tau.repeat(s, 1))
+    nodes, _ = _nodes(tau, config)
+    zs, dzs = solve_grid(func, flat, t0_rep, nodes, config)
+    out = hermite_interpolate(zs, dzs, config.grid_step, tau.repeat(s, 1), nodes)
     if stacked:
         return out.reshape(s, b, *out.shape[1:])
     return out
