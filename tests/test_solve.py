@@ -181,3 +181,24 @@ def test_far_queries_cost_the_solver_steps_not_one_node_per_grid_step():
     # in float32 nodes 0.05 apart cannot be told apart at 1e8: refused, not wrong
     with pytest.raises(SpanError, match="float64"):
         solve_at_times(_Decay(), torch.ones(1, 1), torch.zeros(1), torch.tensor([[1e8]]))
+
+
+@pytest.mark.parametrize("method", ["euler", "midpoint", "rk4"])
+def test_written_out_steps_equal_torchdiffeq(method):
+    """evolve writes these steps out; they must give torchdiffeq's numbers exactly."""
+    from torchdiffeq import odeint
+
+    from latentode.nn.odefunc import ODEFunc
+
+    torch.manual_seed(0)
+    func = ODEFunc(5, 20, 1, time_dependent=True)
+    h, t0, dt = torch.randn(7, 5), torch.rand(7), torch.randn(7)
+    got = evolve(func, h, t0, dt, method=method, max_step=0.3)
+    steps = math.ceil(float(dt.abs().max()) / 0.3 - 1e-9)
+    s = torch.linspace(0.0, 1.0, steps + 1)
+
+    def field(si, y):
+        return dt[:, None] * func(t0 + si * dt, y)
+
+    want = odeint(field, h, s, method=method)[-1]
+    assert torch.equal(got, want)

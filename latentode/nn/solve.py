@@ -267,21 +267,35 @@ def solve_at_times(
     return out
 
 
-def _rk4_steps(
-    field: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], y: torch.Tensor, s: torch.Tensor
+def _explicit_steps(
+    field: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    y: torch.Tensor,
+    s: torch.Tensor,
+    method: str,
 ) -> torch.Tensor:
-    """torchdiffeq's ``rk4`` (the 3/8-rule step) over the grid ``s``, written out: a short
-    solve called once per observation costs more in torchdiffeq's bookkeeping (and its
-    solution tensor's copies in the backward pass) than in arithmetic."""
+    """torchdiffeq's ``euler``, ``midpoint`` or ``rk4`` (its 3/8-rule step) over the grid
+    ``s``, written out with the same arithmetic: a short solve called once per
+    observation costs more in torchdiffeq's bookkeeping (and its solution tensor's copies
+    in the backward pass) than in arithmetic."""
     third, two_thirds = 1.0 / 3.0, 2.0 / 3.0
     for s0, s1 in zip(s[:-1], s[1:], strict=True):
         ds = s1 - s0
         k1 = field(s0, y)
-        k2 = field(s0 + ds * third, y + ds * k1 * third)
-        k3 = field(s0 + ds * two_thirds, y + ds * (k2 - k1 * third))
-        k4 = field(s1, y + ds * (k1 - k2 + k3))
-        y = y + (k1 + 3 * (k2 + k3) + k4) * ds * 0.125
+        if method == "euler":
+            dy = ds * k1
+        elif method == "midpoint":
+            half = 0.5 * ds
+            dy = ds * field(s0 + half, y + k1 * half)
+        else:
+            k2 = field(s0 + ds * third, y + ds * k1 * third)
+            k3 = field(s0 + ds * two_thirds, y + ds * (k2 - k1 * third))
+            k4 = field(s1, y + ds * (k1 - k2 + k3))
+            dy = (k1 + 3 * (k2 + k3) + k4) * ds * 0.125
+        y = y + dy
     return y
+
+
+_WRITTEN_OUT = ("euler", "midpoint", "rk4")
 
 
 def evolve(
@@ -316,10 +330,10 @@ def evolve(
     def field(s: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return scale * func(t_start + s * dt, y)
 
-    if method == "rk4":
+    if method in _WRITTEN_OUT:
         steps = max(1, math.ceil(span / max_step - 1e-9))
         s = torch.linspace(0.0, 1.0, steps + 1, dtype=h.dtype, device=h.device)
-        return _rk4_steps(field, h, s)
+        return _explicit_steps(field, h, s, method)
     if method in FIXED_STEP_METHODS:
         steps = max(1, math.ceil(span / max_step - 1e-9))
         s = torch.linspace(0.0, 1.0, steps + 1, dtype=h.dtype, device=h.device)
