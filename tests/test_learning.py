@@ -71,8 +71,10 @@ def _periodic_window(n: int, seed: int):
 def test_latent_ode_leaves_the_plateau_on_the_paper_window(tmp_path):
     """Reference-like settings (latent 10, two hidden layers of 100 units, Adamax 1e-2,
     fixed observation std, half the points seen): the posterior mean must leave the
-    constant-predictor plateau within 160 steps. Before the value scaling and the ELBO
-    default (issue 9) this run stayed at the plateau's MSE (about 0.46)."""
+    constant-predictor plateau within 240 steps. Without the value scaling and the ELBO
+    default (issue 9; identity scaling, IWAE, RK4 encoder) this run ends at 0.458, on the
+    plateau; with them 0.116 (midpoint encoder; 160 steps were enough with RK4, not with
+    midpoint, which left it later on this seed and earlier in the 800-series run)."""
     from latentode.data.protocols import RandomObservation
 
     L.seed_everything(3, verbose=False)
@@ -91,7 +93,7 @@ def test_latent_ode_leaves_the_plateau_on_the_paper_window(tmp_path):
         enc_depth=2,
         obs_std=0.01 / scale,
     )
-    batch, pred = _fit_and_predict(module, dm, test, 160, tmp_path)
+    batch, pred = _fit_and_predict(module, dm, test, 240, tmp_path)
     model_mse = float(masked_errors(batch, pred)["mse"][0])
     constant = batch.values[batch.target_mask > 0].mean()
     constant_mse = float(masked_errors(batch, torch.full_like(pred, float(constant)))["mse"][0])
