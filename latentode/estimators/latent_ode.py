@@ -49,11 +49,13 @@ class LatentODE(LightningEstimator):
         solver, rtol, atol, grid_step: the decoder's torchdiffeq method and settings.
         n_samples: z0 samples per series during training.
         objective: the training bound, ``"iwae"`` (default) or ``"elbo"``; see
-            :class:`~latentode.lightning.LatentODEModule`. (The module's defaults, the ELBO
-            and a learned std held during the KL warm-up, were not adopted here: on the
-            demo they traded interpolation for extrapolation and the estimator benchmark
-            has not finished, issue 9.)
-        max_epochs, batch_size, lr: optimisation.
+            :class:`~latentode.lightning.LatentODEModule`. (The module's default, the ELBO
+            with a learned std held during the KL warm-up, was not adopted here: on the
+            demo it traded interpolation for extrapolation; the estimator's benchmark
+            settled its defaults with IWAE, ``benchmarks/README.md``.)
+        max_epochs, batch_size, lr: optimisation. The default of 130 epochs keeps a fit
+            on 800 series of 100 points to about 10 minutes on one CPU core; early
+            stopping usually ends smaller fits sooner.
         kl_delay, kl_rate: KL annealing (epochs at weight 0, then ``1 - rate ** k``).
         val_size: fraction of series held out for validation (early stopping, best
             checkpoint); no validation below 5 series.
@@ -96,7 +98,7 @@ class LatentODE(LightningEstimator):
         grid_step: float = 0.05,
         n_samples: int = 3,
         objective: str = "iwae",
-        max_epochs: int = 200,
+        max_epochs: int = 130,
         batch_size: int = 50,
         lr: float = 1e-2,
         kl_delay: int = 10,
