@@ -210,3 +210,27 @@ def test_cut_windows_keeps_every_event_and_empty_windows():
     assert ((merged["time"] >= merged["start"]) & (merged["time"] < merged["end"])).all()
     with pytest.raises(ValueError, match="width"):
         cut_windows([1.0], 0.0)
+
+
+def test_files_saved_before_the_jump_dynamics_load_as_latent(tmp_path):
+    import json
+
+    from latentode.models.intensity import EventModel
+
+    df = spike_trains(6, 5.0, seed=1)[["id", "time"]]
+    model = EventIntensity(
+        latent_dim=2, units=8, max_epochs=1, verbose=False, dynamics="latent", val_size=0.0
+    )
+    model.fit(df, window=(0.0, 5.0))
+    path = model.save(tmp_path / "old")
+    cfg_path = next(p for p in tmp_path.rglob("config.json"))
+    cfg = json.loads(cfg_path.read_text())
+    cfg["params"].pop("dynamics")  # as written before the option existed
+    cfg["params"].pop("max_step")
+    cfg["fitted"]["module_hparams"].pop("dynamics")
+    cfg_path.write_text(json.dumps(cfg))
+    loaded = EventIntensity.load(path)
+    assert loaded.dynamics == "latent" and isinstance(loaded.module_.model, EventModel)
+    a = model.intensity(df, times=[1.0, 2.0], window=(0.0, 5.0), n_samples=5)
+    b = loaded.intensity(df, times=[1.0, 2.0], window=(0.0, 5.0), n_samples=5)
+    pd.testing.assert_frame_equal(a, b, check_exact=True)

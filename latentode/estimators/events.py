@@ -200,6 +200,8 @@ class EventIntensity(LightningEstimator):
         self.codec_ = TimeCodec.from_dict(state["codec"])
         self.n_sequences_ = state["n_sequences"]
         self.module_ = EventModule(**state["module_hparams"])
+        if "dynamics" not in state["module_hparams"]:  # saved before the jump dynamics
+            self.dynamics = "latent"
 
     # ============================================================ inference
     def _sequences(self, events: pd.DataFrame, window: Any = None) -> list[EventSequence]:
