@@ -82,9 +82,8 @@ class LatentODE(LightningEstimator):
     Fitted attributes: ``module_`` (the LightningModule), ``target_cols_``, ``id_col_``,
     ``time_col_``, ``codec_`` (time encoding), ``scaler_`` (``StandardScaler``),
     ``n_features_in_``, ``n_series_``, ``n_epochs_``, ``best_val_loss_`` (with validation),
-    ``noise_scale_`` (the factors on the learned observation std in the prediction bands,
-    up to and after each series' last observation, calibrated on the validation split for
-    90% coverage of its held-out cells; ``(1, 1)`` without one).
+    ``noise_scale_`` (the factor on the learned observation std in the prediction bands,
+    calibrated on the validation split for 90% coverage of held-out cells; 1 without one).
     """
 
     def __init__(
@@ -254,58 +253,40 @@ class LatentODE(LightningEstimator):
         self.n_features_in_, self.n_series_ = len(targets), n
         self._train(module, dm, has_val=bool(val))
         self.module_ = module
-        self.noise_scale_ = self._calibrate_noise(val) if val else (1.0, 1.0)
+        self.noise_scale_ = self._calibrate_noise(val) if val else 1.0
         return self
 
-    @staticmethod
-    def _grid_factor(mu: np.ndarray, eps: np.ndarray, y: np.ndarray) -> float:
-        """The factor ``c`` on 0, 0.05, ..., 3 whose 90% bands of ``mu + c * eps`` (draws
-        ``(K, h)``) cover the values ``y (h,)`` closest to 90% of the time."""
-        best, best_gap = 1.0, np.inf
-        for c in np.arange(0.0, 3.0001, 0.05):
-            lo, hi = np.quantile(mu + c * eps, [0.05, 0.95], axis=0)
-            gap = abs(float(np.mean((y >= lo) & (y <= hi))) - 0.9)
-            if gap < best_gap - 1e-12:
-                best, best_gap = float(c), gap
-        return best
-
     @torch.no_grad()
-    def _calibrate_noise(self, val: list[Series], n_samples: int = 50) -> tuple[float, float]:
-        """Factors on the observation std that make the 90% bands cover 90% of the
+    def _calibrate_noise(self, val: list[Series], n_samples: int = 50) -> float:
+        """The factor on the observation std that makes the 90% bands cover 90% of the
         validation series' hidden cells (scored, not shown to the encoder, under the
-        training masks): one for cells up to each series' last shown time, one for cells
-        after it (extrapolation); each from a grid of 0 to 3 in steps of 0.05, and the
-        other group's (or 1) when a group has no cells.
+        training masks), from a grid of 0 to 3 in steps of 0.05; 1 without such cells.
 
         A single learned std ends near the model's average error over all training masks,
         which is too wide where the encoder sees much (``benchmarks/README.md``)."""
         samples = self._samples(val, n_samples)
         std = self.module_.model.likelihood.std().detach().double().numpy()
-        groups: dict[bool, tuple[list, list, list]] = {False: ([], [], []), True: ([], [], [])}
+        mus, noise, truth = [], [], []
         for smp, s in zip(samples, val, strict=True):
-            shown = s.obs_mask.any(1)
             hidden = (s.target_mask > 0) & ~(s.obs_mask > 0)
-            if not hidden.any() or not shown.any():
+            if not hidden.any():
                 continue
-            last = s.times[shown].max()
             rows, cols = np.nonzero(hidden)
-            eps = self._rng(("calibration", s.id)).standard_normal((n_samples, len(rows)))
-            after = s.times[rows] > last
-            for flag in (False, True):
-                keep = after == flag
-                mus, noise, truth = groups[flag]
-                mus.append(smp[:, rows[keep], cols[keep]])
-                noise.append(eps[:, keep] * std[cols[keep]])
-                truth.append(s.values[rows[keep], cols[keep]])
-        factors = {}
-        for flag, (mus, noise, truth) in groups.items():
-            y = np.concatenate(truth) if truth else np.zeros(0)
-            if len(y):
-                factors[flag] = self._grid_factor(
-                    np.concatenate(mus, 1), np.concatenate(noise, 1), y
-                )
-        inside = factors.get(False, factors.get(True, 1.0))
-        return inside, factors.get(True, inside)
+            mus.append(smp[:, rows, cols])  # (K, h)
+            noise.append(self._rng(("calibration", s.id)).standard_normal((n_samples, len(rows))))
+            noise[-1] *= std[cols]
+            truth.append(s.values[rows, cols])
+        if not mus:
+            return 1.0
+        mu, eps, y = np.concatenate(mus, 1), np.concatenate(noise, 1), np.concatenate(truth)
+        best, best_gap = 1.0, np.inf
+        for c in np.arange(0.0, 3.0001, 0.05):
+            draws = mu + c * eps
+            lo, hi = np.quantile(draws, [0.05, 0.95], axis=0)
+            gap = abs(float(np.mean((y >= lo) & (y <= hi))) - 0.9)
+            if gap < best_gap - 1e-12:
+                best, best_gap = float(c), gap
+        return best
 
     def _attach_labels(self, df, clean, series, id_col, time_col, label_col) -> list[Series]:
         """Series with ``label`` set: class index per series or per row (-1 = missing)."""
@@ -386,7 +367,7 @@ class LatentODE(LightningEstimator):
             "scaler": scaler_to_dict(self.scaler_),
             "n_series": self.n_series_,
             "module_hparams": dict(self.module_.hparams),
-            "noise_scale": list(self.noise_scale_),
+            "noise_scale": self.noise_scale_,
             "classes": getattr(self, "classes_", None),
             "label_col": getattr(self, "label_col_", None),
         }
@@ -401,8 +382,7 @@ class LatentODE(LightningEstimator):
         # files saved before the midpoint default encoded with rk4
         hparams.setdefault("encoder_method", "rk4")
         self.module_ = LatentODEModule(**hparams)
-        # (1, 1): files saved before the bands were calibrated
-        self.noise_scale_ = tuple(float(v) for v in state.get("noise_scale", (1.0, 1.0)))
+        self.noise_scale_ = float(state.get("noise_scale", 1.0))  # 1: files saved before
         if state.get("classes") is not None:
             self.classes_, self.label_col_ = state["classes"], state["label_col"]
 
@@ -456,20 +436,10 @@ class LatentODE(LightningEstimator):
     def _rng(self, sid: Any) -> np.random.Generator:
         return np.random.default_rng(keyed_generator(self.seed, ("noise", sid)))
 
-    def _noisy(
-        self, samples: np.ndarray, rng: np.random.Generator, beyond: np.ndarray
-    ) -> np.ndarray:
-        """Observation noise on ``samples (K, n, D)``; ``beyond (n,)`` marks the times
-        after the series' last observation (they take the extrapolation factor)."""
+    def _noisy(self, samples: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         std = self.module_.model.likelihood.std().detach().double().numpy()
-        inside, after = getattr(self, "noise_scale_", (1.0, 1.0))
-        factor = np.where(beyond, after, inside)[:, None]  # (n, 1)
-        return samples + rng.standard_normal(samples.shape) * std * factor
-
-    @staticmethod
-    def _beyond(s: Series, times: np.ndarray) -> np.ndarray:
-        shown = s.mask.any(1)
-        return times > (s.times[shown].max() if shown.any() else np.inf)
+        std = std * getattr(self, "noise_scale_", 1.0)
+        return samples + rng.standard_normal(samples.shape) * std
 
     def _predict_at(
         self,
@@ -485,8 +455,7 @@ class LatentODE(LightningEstimator):
             smp = smp[:, idx]
             means.append(smp.mean(0))
             if quantiles:
-                beyond = self._beyond(s, queries.get(s.id, np.zeros(0)))
-                noisy = self._noisy(smp, self._rng(s.id), beyond)
+                noisy = self._noisy(smp, self._rng(s.id))
                 for q, v in zip(quantiles, np.quantile(noisy, quantiles, axis=0), strict=True):
                     qs[q].append(v)
         return predictions_frame(
@@ -605,7 +574,7 @@ class LatentODE(LightningEstimator):
         full, where = self._with_queries(series, queries)
         frames = []
         for smp, idx, s in zip(self._samples(full, n_samples), where, series, strict=True):
-            noisy = self._noisy(smp[:, idx], self._rng(s.id), self._beyond(s, queries[s.id]))
+            noisy = self._noisy(smp[:, idx], self._rng(s.id))
             k, n, d = noisy.shape
             values = self.scaler_.inverse_transform(noisy.reshape(k * n, d))
             frame = pd.DataFrame({self.id_col_: [s.id] * (k * n)})
