@@ -38,19 +38,11 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from latentode import EventIntensity  # noqa: E402
-from latentode.data.events import cut_windows  # noqa: E402
+from latentode.data.events import cut_windows, window_tuples  # noqa: E402
 from latentode.datasets import coal_disasters, geyser, spike_trains  # noqa: E402
 from latentode.naive import histogram_loglik, poisson_loglik  # noqa: E402
 
 ROOT = Path(__file__).parent
-
-
-def windows_of(events: pd.DataFrame, win: pd.DataFrame) -> list[tuple[np.ndarray, float, float]]:
-    by_id = {k: g["time"].to_numpy() for k, g in events.groupby("id")}
-    return [
-        (by_id.get(i, np.zeros(0)), float(a), float(b))
-        for i, a, b in win[["id", "start", "end"]].itertuples(index=False)
-    ]
 
 
 def load(name: str, quick: bool) -> dict:
@@ -114,7 +106,8 @@ def peak_ratio(model: EventIntensity, test_ev: pd.DataFrame, test_win: pd.DataFr
 
 def run(name: str, quick: bool, n_score: int) -> dict:
     d = load(name, quick)
-    train, test = windows_of(d["train_ev"], d["train_win"]), windows_of(d["test_ev"], d["test_win"])
+    train = window_tuples(d["train_ev"], d["train_win"])
+    test = window_tuples(d["test_ev"], d["test_win"])
     row: dict = {
         "data": name,
         "windows (train/test)": f"{len(d['train_win'])}/{len(d['test_win'])}",

@@ -29,16 +29,11 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from latentode import EventIntensity  # noqa: E402
-from latentode.data.events import cut_windows  # noqa: E402
+from latentode.data.events import cut_windows, window_tuples  # noqa: E402
 from latentode.datasets import coal_disasters, geyser  # noqa: E402
 from latentode.naive import histogram_loglik, poisson_loglik  # noqa: E402
 
 OUT = Path(__file__).parent / "results"
-
-
-def as_windows(events: pd.DataFrame, win: pd.DataFrame) -> list:
-    by_id = {k: g["time"].to_numpy() for k, g in events.groupby("id")}
-    return [(by_id.get(i, np.zeros(0)), a, b) for i, a, b in win.itertuples(index=False)]
 
 
 def run(name, times, width, n_bins, absolute, **model_kw):
@@ -50,7 +45,7 @@ def run(name, times, width, n_bins, absolute, **model_kw):
     model = EventIntensity(seed=0, verbose=False, **model_kw)
     model.fit(train_ev, window=train_win)
     score = model.score(test_ev, window=test_win)
-    train, test = as_windows(train_ev, train_win), as_windows(test_ev, test_win)
+    train, test = window_tuples(train_ev, train_win), window_tuples(test_ev, test_win)
     fig = model.plot(test_ev, window=test_win, ids=list(test_win["id"][:3]))
     fig.savefig(OUT / f"events_{name}.png", dpi=110)
     return {

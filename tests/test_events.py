@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from latentode import DataFrameError, EventIntensity
-from latentode.data.events import check_events, cut_windows, events_to_series
+from latentode.data.events import check_events, cut_windows, events_to_series, window_tuples
 from latentode.data.frame import TimeCodec
 from latentode.datasets import spike_trains
 from latentode.naive import histogram_loglik, poisson_loglik
@@ -208,6 +208,9 @@ def test_cut_windows_keeps_every_event_and_empty_windows():
     assert ev["id"].tolist() == [0, 0, 0, 3, 4] and len(ev) == 5
     merged = ev.merge(win, on="id")
     assert ((merged["time"] >= merged["start"]) & (merged["time"] < merged["end"])).all()
+    tuples = window_tuples(ev, win)
+    assert [len(t) for t, _, _ in tuples] == [3, 0, 0, 1, 1]  # empty windows kept
+    assert [(a, b) for _, a, b in tuples] == list(zip(win["start"], win["end"], strict=True))
     with pytest.raises(ValueError, match="width"):
         cut_windows([1.0], 0.0)
 

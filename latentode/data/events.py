@@ -17,7 +17,13 @@ import pandas as pd
 from .batch import Series
 from .frame import DataFrameError, TimeCodec
 
-__all__ = ["EventSequence", "check_events", "cut_windows", "events_to_series"]
+__all__ = [
+    "EventSequence",
+    "check_events",
+    "cut_windows",
+    "events_to_series",
+    "window_tuples",
+]
 
 
 @dataclass
@@ -226,3 +232,16 @@ def cut_windows(
     events = pd.DataFrame({id_col: idx, time_col: t})
     windows = pd.DataFrame({id_col: np.arange(n), "start": edges[:-1], "end": edges[1:]})
     return events, windows
+
+
+def window_tuples(
+    events: pd.DataFrame, windows: pd.DataFrame, *, id_col: str = "id", time_col: str = "time"
+) -> list[tuple[np.ndarray, float, float]]:
+    """``(event_times, start, end)`` per row of ``windows`` (columns ``id_col``, ``start``,
+    ``end``), windows without events included: the input of the event baselines in
+    :mod:`latentode.naive`."""
+    by_id = {k: g[time_col].to_numpy(dtype=float) for k, g in events.groupby(id_col)}
+    return [
+        (by_id.get(i, np.zeros(0)), float(a), float(b))
+        for i, a, b in windows[[id_col, "start", "end"]].itertuples(index=False)
+    ]
