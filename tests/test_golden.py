@@ -1,0 +1,97 @@
+"""Behaviour unchanged: the public API reproduces the golden outputs recorded before the
+reorganisation (``tests/golden.py``), and model files saved by that code still load and
+predict the same.
+
+Floats compare to 1e-6 relative by default, so that a CPU with other matrix kernels
+passes; ``LATENTODE_GOLDEN_EXACT=1`` asks for bit-identical results (true on the machine
+that recorded them).
+"""
+
+import json
+import math
+import os
+
+import pytest
+
+from tests import golden
+
+EXACT = os.environ.get("LATENTODE_GOLDEN_EXACT") == "1"
+RTOL, ATOL = (0.0, 0.0) if EXACT else (1e-6, 1e-9)
+
+
+def _compare(got, want, path="") -> list[str]:
+    if isinstance(want, dict):
+        if not isinstance(got, dict) or set(got) != set(want):
+            return [
+                f"{path}: keys {sorted(got) if isinstance(got, dict) else got} != {sorted(want)}"
+            ]
+        return [e for k in want for e in _compare(got[k], want[k], f"{path}.{k}")]
+    if isinstance(want, list):
+        if not isinstance(got, list) or len(got) != len(want):
+            return [f"{path}: length {len(got) if isinstance(got, list) else got} != {len(want)}"]
+        errors = []
+        for i, (g, w) in enumerate(zip(got, want, strict=True)):
+            errors += _compare(g, w, f"{path}[{i}]")
+        return errors
+    if isinstance(want, float) and isinstance(got, (int, float)):
+        if math.isclose(got, want, rel_tol=RTOL, abs_tol=ATOL) or (got == want):
+            return []
+        return [f"{path}: {got!r} != {want!r}"]
+    return [] if got == want else [f"{path}: {got!r} != {want!r}"]
+
+
+@pytest.fixture(scope="module")
+def recorded():
+    return json.loads(golden.RESULTS.read_text())
+
+
+@pytest.fixture(scope="module")
+def fresh():
+    return golden.compute_fresh()
+
+
+@pytest.mark.parametrize("part", ["latent", "classify", "events", "demo"])
+def test_outputs_unchanged(fresh, recorded, part):
+    errors = _compare(fresh[part], recorded[part], part)
+    assert not errors, f"{len(errors)} differences, first: {errors[:5]}"
+
+
+def _without_version(config: dict) -> dict:
+    return {k: v for k, v in config.items() if k != "latentode_version"}
+
+
+def test_saved_files_unchanged(fresh, recorded):
+    for name, want in recorded["files"].items():
+        got = fresh["files"][name]
+        errors = _compare(_without_version(got["config"]), _without_version(want["config"]), name)
+        for key, w in want["weights"].items():
+            g = got["weights"].get(key)
+            assert g is not None, f"{name}: weight {key} missing"
+            assert g["shape"] == w["shape"], f"{name}: {key} shape"
+            errors += _compare(g["sum"], w["sum"], f"{name}.{key}.sum")
+            if EXACT:
+                errors += _compare(g["sha"], w["sha"], f"{name}.{key}.sha")
+        assert set(got["weights"]) == set(want["weights"]), name
+        assert not errors, f"{len(errors)} differences, first: {errors[:5]}"
+
+
+def test_old_files_load_and_predict_the_same(recorded):
+    from latentode import EventIntensity, LatentODE
+
+    models = golden.HERE / "models"
+    _, test = golden.periodic_data()
+    for name in ("odernn", "rnn_poisson"):
+        model = LatentODE.load(models / f"latent_{name}")
+        times = {20: [0.1, 0.55, 1.9], 22: [0.0, 2.5]}
+        got = golden._jsonable(model.predict(test, times=times))
+        errors = _compare(got, recorded["latent"][name]["predict"], name)
+        assert not errors, errors[:5]
+    events = golden._events(24, seed=4)
+    test_ev = events[events["id"] >= 20]
+    for dynamics in ("jump", "latent"):
+        model = EventIntensity.load(models / f"events_{dynamics}")
+        got = golden._jsonable(
+            model.intensity(test_ev, [0.5, 2.0, 5.5], window=(0.0, 6.0), n_samples=8)
+        )
+        errors = _compare(got, recorded["events"][dynamics]["intensity"], dynamics)
+        assert not errors, errors[:5]
