@@ -98,7 +98,7 @@ def run(toggles: set[str], seed: int, epochs: int) -> dict:
         1,
         10,
         encoder="rnn" if "rnn" in toggles else "odernn",
-        enc_hidden=20,
+        hidden_dim=20,
         units=100,
         depth=2,
         enc_units=100,

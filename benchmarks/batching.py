@@ -400,9 +400,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--enc-max-step", type=float, default=0.05, help="rk4 max step of the per-sample encoder"
     )
-    parser.add_argument(
-        "--grid-step", type=float, default=0.02, help="decoder output-grid spacing"
-    )
+    parser.add_argument("--grid-step", type=float, default=0.02, help="decoder output-grid spacing")
     parser.add_argument(
         "--weight-std",
         type=float,
@@ -489,7 +487,7 @@ def main(argv: list[str] | None = None) -> None:
         "latent": LATENT,
         "units": UNITS,
         "input_dim": INPUT_DIM,
-        "enc_hidden": ENC_HIDDEN,
+        "hidden_dim": ENC_HIDDEN,
         "decoder_solver": {"method": "dopri5", "rtol": RTOL, "atol": ATOL, "grid_step": GRID_STEP},
         "encoder_per_sample": {"method": "rk4", "max_step": args.enc_max_step},
         "encoder_union": {"method": "euler", "min_step": "span / 50"},

@@ -38,8 +38,8 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from latentode import EventIntensity  # noqa: E402
-from latentode.data.events import cut_windows, window_tuples  # noqa: E402
 from latentode.datasets import coal_disasters, geyser, spike_trains  # noqa: E402
+from latentode.frames import cut_windows, window_tuples  # noqa: E402
 from latentode.naive import histogram_loglik, poisson_loglik  # noqa: E402
 
 ROOT = Path(__file__).parent
@@ -118,9 +118,7 @@ def run(name: str, quick: bool, n_score: int) -> dict:
     models = {}
     for dynamics in ("jump", "latent"):
         params = model_params(name, dynamics, quick)
-        model = EventIntensity(
-            seed=0, verbose=False, time_dependent=d["time_dependent"], **params
-        )
+        model = EventIntensity(seed=0, verbose=False, time_dependent=d["time_dependent"], **params)
         started = time.perf_counter()
         model.fit(d["train_ev"], window=d["train_win"])
         row[f"{dynamics} fit s"] = time.perf_counter() - started

@@ -38,15 +38,19 @@ import torch
 from lightning.pytorch.callbacks import Callback
 
 from latentode.data import (
-    IrregularDataModule,
     Series,
     collate,
     split_extrapolation,
     subsample_observed,
 )
 from latentode.datasets import periodic_series
-from latentode.lightning import LatentODEModule, RecurrentModule, masked_errors
 from latentode.naive import linear_interpolation
+from latentode.training import (
+    IrregularDataModule,
+    LatentODEModule,
+    RecurrentModule,
+    masked_errors,
+)
 
 ROOT = Path(__file__).parent
 
@@ -69,7 +73,7 @@ BUDGETS = {
         latent=6,
         units=50,
         depth=1,
-        enc_hidden=12,
+        hidden_dim=12,
     ),
     "quick": dict(
         n_series=500,
@@ -80,7 +84,7 @@ BUDGETS = {
         latent=10,
         units=100,
         depth=1,
-        enc_hidden=20,
+        hidden_dim=20,
     ),
     "full": dict(
         n_series=10000,
@@ -92,7 +96,7 @@ BUDGETS = {
         latent=15,
         units=300,
         depth=3,
-        enc_hidden=30,
+        hidden_dim=30,
     ),
 }
 
@@ -103,8 +107,10 @@ def make_model(
     """One of the five models of the paper's table, sized by the budget; ``obs_std``
     fixes the Gaussian observation std (``None``: learned)."""
     latent, units, depth = budget["latent"], budget["units"], budget["depth"]
-    common = dict(lr=1e-2, units=units, depth=depth, obs_std=obs_std)
-    vae = dict(enc_hidden=budget["enc_hidden"], kl_delay=5, kl_rate=0.95, **common)
+    common = dict(training=dict(lr=1e-2), units=units, depth=depth, obs_std=obs_std)
+    vae = dict(
+        common, hidden_dim=budget["hidden_dim"], training=dict(lr=1e-2, kl_delay=5, kl_rate=0.95)
+    )
     if name == "Latent ODE (ODE enc)":
         return LatentODEModule(
             dim, latent, encoder="odernn", enc_units=units, enc_depth=depth, **vae
@@ -114,9 +120,9 @@ def make_model(
     if name == "RNN-VAE":
         return LatentODEModule(dim, latent, encoder="rnn", decoder="rnn", **vae)
     if name == "ODE-RNN":
-        return RecurrentModule(dim, budget["enc_hidden"], ode=True, **common)
+        return RecurrentModule(dim, budget["hidden_dim"], ode=True, **common)
     if name == "GRU-Δt":
-        return RecurrentModule(dim, budget["enc_hidden"], ode=False, **common)
+        return RecurrentModule(dim, budget["hidden_dim"], ode=False, **common)
     raise ValueError(name)
 
 

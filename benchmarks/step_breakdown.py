@@ -35,13 +35,13 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from latentode import LatentODE
-from latentode.data import IrregularDataModule, collate, subsample_observed
-from latentode.data.frame import TimeCodec, check_frame, fit_scaler, frame_to_series
+from latentode.data import collate, subsample_observed
 from latentode.data.protocols import RandomObservation
 from latentode.data.scaling import fit_time_scale, fit_value_scale
 from latentode.datasets import periodic
-from latentode.lightning import LatentODEModule
+from latentode.frames import TimeCodec, check_frame, fit_scaler, frame_to_series
 from latentode.nn.likelihoods import reparameterize
+from latentode.training import IrregularDataModule, LatentODEModule
 
 ROOT = Path(__file__).parent
 
@@ -58,7 +58,7 @@ def reference_setting(seed: int = 0):
     module = LatentODEModule(
         1,
         10,
-        enc_hidden=20,
+        hidden_dim=20,
         units=100,
         depth=2,
         enc_units=100,

@@ -101,8 +101,12 @@ import numpy as np
 import torch
 
 from latentode.data.batch import IrregularBatch, Series, collate
-from latentode.data.datamodule import IrregularDataModule
-from latentode.lightning import LatentODEModule, RecurrentModule
+from latentode.training import (
+    IrregularDataModule,
+    LatentODEModule,
+    RecurrentModule,
+    TrainingConfig,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_REFERENCE = REPO.parent / "shared" / "reference" / "latent_ode"
@@ -323,7 +327,7 @@ def build_module(
             kl_rate=0.99,
             **opt,
             encoder=args.encoder,
-            enc_hidden=20,
+            hidden_dim=20,
             units=100,
             depth=2,
             enc_units=100,
@@ -333,7 +337,9 @@ def build_module(
     config.update(json.loads(args.latentode_config))
     torch.manual_seed(args.seed)
     cls = RecurrentModule if args.ode_rnn else LatentODEModule
-    return cls(input_dim=1, **config), config
+    model_kwargs = dict(config)
+    training = TrainingConfig.pop_legacy(model_kwargs)
+    return cls(input_dim=1, training=training, **model_kwargs), config
 
 
 @torch.no_grad()

@@ -29,8 +29,8 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
 from latentode import EventIntensity  # noqa: E402
-from latentode.data.events import cut_windows, window_tuples  # noqa: E402
 from latentode.datasets import coal_disasters, geyser  # noqa: E402
+from latentode.frames import cut_windows, window_tuples  # noqa: E402
 from latentode.naive import histogram_loglik, poisson_loglik  # noqa: E402
 
 OUT = Path(__file__).parent / "results"

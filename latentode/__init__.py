@@ -1,25 +1,43 @@
-"""latentode: Latent ODEs for irregularly sampled time series."""
+"""latentode: Latent ODEs for irregularly sampled time series.
 
-from .data import IrregularBatch, IrregularDataModule, Series, collate
-from .data.frame import DataFrameError
-from .models import LatentODEModel, RecurrentModel
-from .nn import SolverConfig
+The top level is small: names load on first use, so ``import latentode`` (and
+``import latentode.nn`` or ``latentode.models``) does not pull in Lightning, pandas or
+scikit-learn until an estimator, a frame or a training module is asked for.
+"""
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from .estimators import EventIntensity, LatentODE, ModelFileError  # noqa: E402 - needs __version__
+import importlib
+from typing import Any
 
-__all__ = [
-    "LatentODE",
-    "EventIntensity",
-    "DataFrameError",
-    "ModelFileError",
-    "IrregularBatch",
-    "IrregularDataModule",
-    "Series",
-    "collate",
-    "LatentODEModel",
-    "RecurrentModel",
-    "SolverConfig",
-    "__version__",
-]
+from ._version import __version__
+
+#: public name -> the module that defines it
+_LAZY = {
+    "LatentODE": "latentode.estimators",
+    "EventIntensity": "latentode.estimators",
+    "ModelFileError": "latentode.estimators",
+    "DataFrameError": "latentode.frames",
+    "IrregularBatch": "latentode.data",
+    "Series": "latentode.data",
+    "collate": "latentode.data",
+    "IrregularDataModule": "latentode.training",
+    "TrainingConfig": "latentode.training",
+    "LatentODEModel": "latentode.models",
+    "RecurrentModel": "latentode.models",
+    "SolverConfig": "latentode.nn",
+}
+
+__all__ = [*_LAZY, "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'latentode' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -135,7 +135,7 @@ def _print_demo(res: dict) -> None:
 
 def read_frame(path: str, time_col: str | None = None) -> pd.DataFrame:
     """CSV or Parquet by extension; a text ``time_col`` is parsed as datetimes."""
-    from .data.frame import DataFrameError
+    from .frames import DataFrameError
 
     lower = path.lower()
     try:
@@ -243,8 +243,8 @@ def _cmd_plot(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from .data.frame import DataFrameError
     from .estimators import ModelFileError
+    from .frames import DataFrameError
 
     parser = argparse.ArgumentParser(prog="latentode", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)

@@ -6,9 +6,9 @@ import sys
 import lightning as L
 import torch
 
-from latentode.data import IrregularDataModule, subsample_observed
+from latentode.data import subsample_observed
 from latentode.datasets import periodic_series
-from latentode.lightning import LatentODEModule
+from latentode.training import IrregularDataModule, LatentODEModule
 
 if __name__ == "__main__":
     out = sys.argv[1]
@@ -16,7 +16,7 @@ if __name__ == "__main__":
     L.seed_everything(0)
     series = subsample_observed(periodic_series(40, 20, seed=0), 0.5)
     dm = IrregularDataModule(series[:32], series[32:], batch_size=8)
-    module = LatentODEModule(1, 3, units=16, enc_units=16, enc_hidden=8)
+    module = LatentODEModule(1, 3, units=16, enc_units=16, hidden_dim=8)
     trainer = L.Trainer(
         accelerator="cpu",
         devices=2,

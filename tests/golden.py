@@ -79,7 +79,9 @@ def periodic_data():
 
 
 def latent_cases(save_dir: Path | None) -> dict:
-    from latentode import LatentODE
+    # the recording ran before the reorganisation, with ``solver="rk4", grid_step=0.1``
+    # (flat parameters, positional-or-keyword); the same settings in today's API:
+    from latentode import LatentODE, SolverConfig
 
     train, test = periodic_data()
     out = {}
@@ -94,8 +96,7 @@ def latent_cases(save_dir: Path | None) -> dict:
             batch_size=8,
             poisson=True,
             obs_std=0.1,
-            solver="rk4",
-            grid_step=0.1,
+            solver=SolverConfig(method="rk4", grid_step=0.1),
         ),
     }
     for name, kw in configs.items():

@@ -22,7 +22,7 @@ def test_90_percent_interval_coverage_on_held_out_points():
         max_epochs=40,
         min_observed=0.2,
         objective="elbo",
-        n_samples=1,
+        train_samples=1,
         verbose=False,
         seed=0,
     )

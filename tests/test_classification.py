@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from latentode.data import IrregularDataModule, Series, collate
+from latentode.data import Series, collate
 from latentode.datasets import spiral_series
-from latentode.lightning import LatentODEModule
+from latentode.training import IrregularDataModule, LatentODEModule, TrainingConfig
 
 
 def _fit(module, train, val, steps, tmp_path):
@@ -35,9 +35,7 @@ def test_sequence_label_from_z0_spiral_direction(tmp_path):
         enc_units=32,
         n_labels=1,
         label_weight=10.0,
-        lr=0.02,
-        kl_delay=0,
-        kl_rate=0.5,
+        training=TrainingConfig(lr=0.02, kl_delay=0, kl_rate=0.5),
     )
     res = _fit(module, series[:120], series[120:], 120, tmp_path)
     print(
@@ -63,9 +61,7 @@ def test_point_labels_from_z_t(tmp_path):
         n_labels=2,
         label_kind="point",
         label_weight=5.0,
-        lr=0.02,
-        kl_delay=0,
-        kl_rate=0.5,
+        training=TrainingConfig(lr=0.02, kl_delay=0, kl_rate=0.5),
     )
     res = _fit(module, series[:100], series[100:], 150, tmp_path)
     batch = collate(series[100:])

@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from latentode.data.frame import DataFrameError, check_frame
 from latentode.datasets import (
     ACTIVITY_CLASSES,
     ACTIVITY_MERGE,
@@ -34,6 +33,7 @@ from latentode.datasets import (
     theophylline,
 )
 from latentode.datasets.activity import _window_starts
+from latentode.frames import DataFrameError, check_frame
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PHYSIONET = FIXTURES / "physionet2012"

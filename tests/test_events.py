@@ -3,9 +3,8 @@ import pandas as pd
 import pytest
 
 from latentode import DataFrameError, EventIntensity
-from latentode.data.events import check_events, cut_windows, events_to_series, window_tuples
-from latentode.data.frame import TimeCodec
 from latentode.datasets import spike_trains
+from latentode.frames import TimeCodec, check_events, cut_windows, events_to_series, window_tuples
 from latentode.naive import histogram_loglik, poisson_loglik
 
 CODEC = TimeCodec.fit(pd.Series([0.0, 10.0]))
@@ -126,6 +125,27 @@ def test_predict_next_save_load_plot(fitted, tmp_path):
     assert len(fig.axes) == 2
 
 
+def test_predict_next_horizon_is_a_duration():
+    """A numeric horizon is a span after each sequence's last event, as in
+    ``LatentODE.extrapolate``, whatever the times' origin (it was read as a time, so on
+    times near 1000 a horizon of 3 meant "up to t = 3": every quantile NaN)."""
+    events = _simulate(12, seed=4)
+    events["time"] += 1000.0
+    model = EventIntensity(latent_dim=3, units=16, max_epochs=2, batch_size=6, verbose=False)
+    with pytest.warns(UserWarning, match="optimisation steps"):
+        model.fit(events, window=(1000.0, 1010.0))
+    sub = events[events["id"] < 4]
+    last = sub.groupby("id")["time"].max().to_numpy()
+    wide = model.predict_next(sub, quantiles=(0.5,), n_samples=10, horizon=50.0)
+    gap = wide["next_q0.5"].to_numpy() - last
+    assert np.all(np.isfinite(gap)) and np.all(gap > 0)
+    short = model.predict_next(sub, quantiles=(0.5,), n_samples=10, horizon=float(gap.max()) * 2)
+    coarse = 2 * 50.0 / 399  # twice the wide call's grid spacing
+    assert np.allclose(short["next_q0.5"].to_numpy(), wide["next_q0.5"].to_numpy(), atol=coarse)
+    none = model.predict_next(sub, quantiles=(0.5,), n_samples=10, horizon=float(gap.min()) / 4)
+    assert none["next_q0.5"].isna().all()
+
+
 def test_marks_and_datetimes():
     rng = np.random.default_rng(3)
     base = pd.Timestamp("2024-01-01", tz="UTC")
@@ -218,7 +238,7 @@ def test_cut_windows_keeps_every_event_and_empty_windows():
 def test_files_saved_before_the_jump_dynamics_load_as_latent(tmp_path):
     import json
 
-    from latentode.models.intensity import EventModel
+    from latentode.models.event import EventModel
 
     df = spike_trains(6, 5.0, seed=1)[["id", "time"]]
     model = EventIntensity(

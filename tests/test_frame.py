@@ -1,4 +1,4 @@
-"""Tests for the DataFrame layer (latentode.data.frame)."""
+"""Tests for the DataFrame layer (latentode.frames)."""
 
 import datetime as dt
 import json
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from latentode.data.frame import (
+from latentode.frames import (
     DataFrameError,
     TimeCodec,
     check_frame,

@@ -50,20 +50,57 @@ def fresh():
     return golden.compute_fresh()
 
 
+#: outputs changed on purpose by the reorganisation, each with a test of its own:
+#: ``predict_next(horizon=h)`` read a numeric ``h`` as a time (``h`` minus the time origin
+#: of the fit) where ``LatentODE`` reads it as a duration; both read a duration now
+#: (``tests/test_events.py::test_predict_next_horizon_is_a_duration``).
+INTENDED = {("events", "jump", "predict_next"), ("events", "latent", "predict_next")}
+
+
+def _drop(tree: dict, part: str) -> dict:
+    tree = json.loads(json.dumps(tree))
+    for top, mid, leaf in INTENDED:
+        if top == part:
+            tree[mid].pop(leaf, None)
+    return tree
+
+
 @pytest.mark.parametrize("part", ["latent", "classify", "events", "demo"])
 def test_outputs_unchanged(fresh, recorded, part):
-    errors = _compare(fresh[part], recorded[part], part)
+    errors = _compare(_drop(fresh[part], part), _drop(recorded[part], part), part)
     assert not errors, f"{len(errors)} differences, first: {errors[:5]}"
 
 
-def _without_version(config: dict) -> dict:
-    return {k: v for k, v in config.items() if k != "latentode_version"}
+def _normalised(config: dict, estimator: str) -> dict:
+    """A saved config in the current layout. The reorganisation renamed saved keys, and
+    old files load through the same mappings (test below):
+    - estimator ``params``: a ``solver`` method name or ``SolverConfig`` instead of
+      ``solver, rtol, atol, grid_step``; ``train_samples`` for the training ``n_samples``;
+    - ``module_hparams``: the training fields under ``training`` (a ``TrainingConfig``),
+      ``hidden_dim`` for the models' ``enc_hidden``."""
+    from latentode.estimators.persistence import params_from_json, params_to_json
+    from latentode.training import EventModule, LatentODEModule, TrainingConfig
+
+    config = {k: v for k, v in config.items() if k != "latentode_version"}
+    config["params"] = params_to_json(params_from_json(config["params"]))
+    hp = dict(config["fitted"]["module_hparams"])
+    if "enc_hidden" in hp:
+        hp["hidden_dim"] = hp.pop("enc_hidden")
+    legacy = TrainingConfig.pop_legacy(hp)
+    if legacy:
+        module = LatentODEModule if estimator == "LatentODE" else EventModule
+        hp["training"] = {**module.default_training.to_dict(), **legacy}
+    config["fitted"] = {**config["fitted"], "module_hparams": hp}
+    return config
 
 
 def test_saved_files_unchanged(fresh, recorded):
     for name, want in recorded["files"].items():
         got = fresh["files"][name]
-        errors = _compare(_without_version(got["config"]), _without_version(want["config"]), name)
+        kind = want["config"]["estimator"]
+        errors = _compare(
+            _normalised(got["config"], kind), _normalised(want["config"], kind), name
+        )
         for key, w in want["weights"].items():
             g = got["weights"].get(key)
             assert g is not None, f"{name}: weight {key} missing"

@@ -8,10 +8,10 @@ The set is the periodic toy on a 2-unit window (1-2 cycles, 50 points per series
 import lightning as L
 import torch
 
-from latentode.data import IrregularDataModule, collate, subsample_observed
+from latentode.data import collate, subsample_observed
 from latentode.datasets import periodic_series
-from latentode.lightning import LatentODEModule, masked_errors
 from latentode.naive import last_value, linear_interpolation
+from latentode.training import IrregularDataModule, LatentODEModule, masked_errors
 
 
 def _fit_and_predict(module, dm, test, steps, tmp_path):
@@ -39,7 +39,7 @@ def test_latent_ode_beats_linear_interpolation(tmp_path):
     train = subsample_observed(series[:320], 0.1, seed=1)
     test = subsample_observed(series[320:], 0.1, seed=2)
     dm = IrregularDataModule(train, batch_size=50, seed=0)
-    module = LatentODEModule(1, 6, lr=0.03, kl_delay=5, kl_rate=0.95)
+    module = LatentODEModule(1, 6, training=dict(lr=0.03, kl_delay=5, kl_rate=0.95))
     batch, pred = _fit_and_predict(module, dm, test, 300, tmp_path)
     model_mse = float(masked_errors(batch, pred)["mse"][0])
     linear_mse = float(masked_errors(batch, linear_interpolation(batch))["mse"][0])
@@ -86,7 +86,7 @@ def test_latent_ode_leaves_the_plateau_on_the_paper_window(tmp_path):
     module = LatentODEModule(
         1,
         10,
-        enc_hidden=20,
+        hidden_dim=20,
         units=100,
         depth=2,
         enc_units=100,

@@ -9,9 +9,9 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from latentode.data import IrregularDataModule, subsample_observed
+from latentode.data import subsample_observed
 from latentode.datasets import periodic_series
-from latentode.lightning import LatentODEModule, RecurrentModule
+from latentode.training import IrregularDataModule, LatentODEModule, RecurrentModule
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,7 +52,7 @@ def test_ddp_two_cpu_processes(tmp_path):
 def test_checkpoint_resume_continues(tmp_path):
     L.seed_everything(0)
     dm = _dm()
-    module = LatentODEModule(1, 3, units=16, enc_units=16, enc_hidden=8)
+    module = LatentODEModule(1, 3, units=16, enc_units=16, hidden_dim=8)
     ckpt = ModelCheckpoint(
         dirpath=tmp_path / "ckpt", save_last=True, every_n_epochs=1, save_top_k=-1
     )
@@ -62,7 +62,7 @@ def test_checkpoint_resume_continues(tmp_path):
     assert first.exists()
     # resume from the mid-training checkpoint and train further
     L.seed_everything(0)
-    resumed = LatentODEModule(1, 3, units=16, enc_units=16, enc_hidden=8)
+    resumed = LatentODEModule(1, 3, units=16, enc_units=16, hidden_dim=8)
     t2 = _trainer(tmp_path, max_epochs=3, enable_checkpointing=False)
     t2.fit(resumed, dm, ckpt_path=str(first))
     assert t2.global_step == 12 and t2.current_epoch == 3

@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 import torch
 
-from latentode.data import IrregularDataModule, Series, collate, subsample_observed
+from latentode.data import Series, collate, subsample_observed
 from latentode.datasets import periodic_series
-from latentode.lightning import LatentODEModule
 from latentode.models import ODERNN, GRUDelta, LatentODEModel, rnn_vae
+from latentode.training import IrregularDataModule, LatentODEModule
 
 
 def _batch(n=6, seed=0):
@@ -67,7 +67,7 @@ def test_training_with_times_times_1e5_stays_finite(tmp_path):
         for s in _batch(40, seed=1)
     ]
     dm = IrregularDataModule(series, series[:10], batch_size=20)
-    module = LatentODEModule(1, 4, units=16, enc_units=16, kl_delay=0)
+    module = LatentODEModule(1, 4, units=16, enc_units=16, training={"kl_delay": 0})
     trainer = L.Trainer(
         max_steps=4,
         logger=False,

@@ -6,8 +6,8 @@ import torch
 
 from latentode.data.batch import Series, collate
 from latentode.data.scaling import fit_value_scale
-from latentode.models.baselines import ODERNN
 from latentode.models.latent_ode import LatentODEModel
+from latentode.models.recurrent import ODERNN
 from latentode.models.timescale import ValueScaler
 
 
@@ -80,9 +80,9 @@ def test_model_with_value_scale_is_the_identity_model_on_standardized_data(kind)
         eps = torch.randn(3, len(series), 4, dtype=torch.float64)
         pa, pb = a.predict_samples(std, 3, eps), b.predict_samples(raw, 3, eps)
         torch.manual_seed(2)
-        la = a._importance_terms(std, 3)[3]
+        la = a._log_weight_terms(std, 3)[3]
         torch.manual_seed(2)
-        lb = b._importance_terms(raw, 3)[3]
+        lb = b._log_weight_terms(raw, 3)[3]
     else:
         pa, pb = a.predict(std), b.predict(raw)
         la, lb = a(std)["log_px"], b(raw)["log_px"]

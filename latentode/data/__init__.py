@@ -1,7 +1,7 @@
-"""Data layer: irregular series, batches, protocols, time scaling, data module."""
+"""Tensor data layer: irregular series and their batches, observation protocols, time
+and value scales. Imports neither pandas nor Lightning."""
 
 from .batch import IrregularBatch, Series, collate
-from .datamodule import IrregularDataModule
 from .protocols import RandomObservation, split_extrapolation, subsample_observed
 from .scaling import fit_time_scale
 
@@ -9,7 +9,6 @@ __all__ = [
     "IrregularBatch",
     "Series",
     "collate",
-    "IrregularDataModule",
     "RandomObservation",
     "split_extrapolation",
     "subsample_observed",

@@ -1,4 +1,4 @@
-"""Fitting the time rescaling from training series."""
+"""Scales fitted on training series: time rescaling, value standardization, base rates."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 
 from .batch import Series
 
-__all__ = ["fit_time_scale", "fit_value_scale"]
+__all__ = ["fit_time_scale", "fit_value_scale", "base_rates"]
 
 
 #: rescaled time units per median gap between consecutive observations
@@ -63,3 +63,9 @@ def fit_value_scale(series: Sequence[Series]) -> tuple[np.ndarray, np.ndarray]:
         if std > 1e-12 * max(1.0, abs(offset[j])):
             scale[j] = std
     return offset, scale
+
+
+def base_rates(counts: Sequence[float], exposure: float) -> list[float]:
+    """Events per unit of ``exposure`` for each count (at least one event, so that a
+    rate never starts at 0): the initial rate of a Poisson-process head."""
+    return [float(max(c, 1) / max(exposure, 1e-12)) for c in counts]

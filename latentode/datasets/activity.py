@@ -166,71 +166,14 @@ def person_activity(
         DatasetNotFoundError: no such file.
         DatasetError: a malformed line (the message gives the line number).
     """
-    if window is not None and (int(window) != window or window < 1):
-        raise ValueError(f"window must be None or a positive integer, not {window!r}.")
-    if stride is not None and (int(stride) != stride or stride < 1):
-        raise ValueError(f"stride must be None or a positive integer, not {stride!r}.")
-    if window is not None and stride is not None and stride > window:
-        raise ValueError(
-            f"stride ({stride}) must be at most window ({window}): a larger stride would "
-            "skip the points between windows."
-        )
-    if quantization is not None and not (np.isfinite(quantization) and quantization > 0):
-        raise ValueError(
-            f"quantization must be None or a positive number of seconds, not {quantization!r}."
-        )
+    _check_args(window, stride, quantization)
     fix = f"Download it from {URL} (unzip it to get {FILENAME})."
     path = existing(root_or_file, "person activity data", fix)
     if path.is_dir():
         path = existing(path / FILENAME, FILENAME, fix)
     df = _read(path)
 
-    rel = df["timestamp"] - df.groupby("sequence", sort=False)["timestamp"].transform("min")
-    if quantization is None:
-        df["key"] = rel.to_numpy()
-    else:
-        df["key"] = np.rint(rel.to_numpy() / (quantization * _TICKS_PER_SECOND)).astype(np.int64)
-    df["tag"] = pd.Categorical(df["tag"], categories=list(ACTIVITY_TAGS))
-
-    per_tag = df.groupby(["sequence", "key", "tag"], observed=True, sort=True)
-    coords = per_tag[["x", "y", "z"]].mean()
-    sizes = per_tag.size()
-    if quantization is None and (sizes > 1).any():
-        warnings.warn(
-            f"person_activity: {int(sizes[sizes > 1].sum())} lines repeat a tag at the same "
-            f"timestamp; averaged into {int((sizes > 1).sum())} observation(s) "
-            f"({int((sizes - 1).sum())} fewer).",
-            UserWarning,
-            stacklevel=2,
-        )
-    wide = coords.unstack("tag")  # columns (coordinate, tag)
-    wide = wide.reindex(
-        columns=pd.MultiIndex.from_tuples([(c, t) for t in ACTIVITY_TAGS for c in "xyz"])
-    )
-    wide.columns = pd.Index(FEATURES)
-    per_point = df.groupby(["sequence", "key"], sort=True)["raw_activity"]
-    raw = per_point.first()
-    n_mixed = int((per_point.nunique() > 1).sum())
-    if n_mixed:
-        warnings.warn(
-            f"person_activity: {n_mixed} time point(s) merge lines with different activities; "
-            "each keeps the activity of its first line.",
-            UserWarning,
-            stacklevel=2,
-        )
-    frame = wide.join(raw.rename("raw_activity")).reset_index()
-    unknown = sorted(set(frame["raw_activity"]) - set(ACTIVITY_MERGE))
-    if unknown:
-        n_unknown = int(frame["raw_activity"].isin(unknown).sum())
-        warnings.warn(
-            f"person_activity: activity label(s) {unknown} ({n_unknown} point(s)) are not among "
-            f"the known ones {sorted(ACTIVITY_MERGE)}; their 'activity' is NaN (code -1).",
-            UserWarning,
-            stacklevel=2,
-        )
-    frame["activity"] = pd.Categorical(
-        frame["raw_activity"].map(ACTIVITY_MERGE), categories=list(ACTIVITY_CLASSES)
-    )
+    frame = _points(df, quantization)
     if quantization is None:
         frame["time"] = frame["key"].to_numpy() / _TICKS_PER_SECOND
     else:
@@ -251,6 +194,74 @@ def person_activity(
             "quantization": quantization,
         },
     )
+
+
+def _check_args(window: int | None, stride: int | None, quantization: float | None) -> None:
+    if window is not None and (int(window) != window or window < 1):
+        raise ValueError(f"window must be None or a positive integer, not {window!r}.")
+    if stride is not None and (int(stride) != stride or stride < 1):
+        raise ValueError(f"stride must be None or a positive integer, not {stride!r}.")
+    if window is not None and stride is not None and stride > window:
+        raise ValueError(
+            f"stride ({stride}) must be at most window ({window}): a larger stride would "
+            "skip the points between windows."
+        )
+    if quantization is not None and not (np.isfinite(quantization) and quantization > 0):
+        raise ValueError(
+            f"quantization must be None or a positive number of seconds, not {quantization!r}."
+        )
+
+
+def _points(df: pd.DataFrame, quantization: float | None) -> pd.DataFrame:
+    """One row per (sequence, time key) with the 12 features (NaN where a tag was not
+    recorded) and the activities; the time key is in ticks or quanta from the start."""
+    rel = df["timestamp"] - df.groupby("sequence", sort=False)["timestamp"].transform("min")
+    if quantization is None:
+        df["key"] = rel.to_numpy()
+    else:
+        df["key"] = np.rint(rel.to_numpy() / (quantization * _TICKS_PER_SECOND)).astype(np.int64)
+    df["tag"] = pd.Categorical(df["tag"], categories=list(ACTIVITY_TAGS))
+
+    per_tag = df.groupby(["sequence", "key", "tag"], observed=True, sort=True)
+    coords = per_tag[["x", "y", "z"]].mean()
+    sizes = per_tag.size()
+    if quantization is None and (sizes > 1).any():
+        warnings.warn(
+            f"person_activity: {int(sizes[sizes > 1].sum())} lines repeat a tag at the same "
+            f"timestamp; averaged into {int((sizes > 1).sum())} observation(s) "
+            f"({int((sizes - 1).sum())} fewer).",
+            UserWarning,
+            stacklevel=3,
+        )
+    wide = coords.unstack("tag")  # columns (coordinate, tag)
+    wide = wide.reindex(
+        columns=pd.MultiIndex.from_tuples([(c, t) for t in ACTIVITY_TAGS for c in "xyz"])
+    )
+    wide.columns = pd.Index(FEATURES)
+    per_point = df.groupby(["sequence", "key"], sort=True)["raw_activity"]
+    raw = per_point.first()
+    n_mixed = int((per_point.nunique() > 1).sum())
+    if n_mixed:
+        warnings.warn(
+            f"person_activity: {n_mixed} time point(s) merge lines with different activities; "
+            "each keeps the activity of its first line.",
+            UserWarning,
+            stacklevel=3,
+        )
+    frame = wide.join(raw.rename("raw_activity")).reset_index()
+    unknown = sorted(set(frame["raw_activity"]) - set(ACTIVITY_MERGE))
+    if unknown:
+        n_unknown = int(frame["raw_activity"].isin(unknown).sum())
+        warnings.warn(
+            f"person_activity: activity label(s) {unknown} ({n_unknown} point(s)) are not among "
+            f"the known ones {sorted(ACTIVITY_MERGE)}; their 'activity' is NaN (code -1).",
+            UserWarning,
+            stacklevel=3,
+        )
+    frame["activity"] = pd.Categorical(
+        frame["raw_activity"].map(ACTIVITY_MERGE), categories=list(ACTIVITY_CLASSES)
+    )
+    return frame
 
 
 def _window_starts(n: int, window: int, stride: int) -> list[int]:

@@ -314,35 +314,7 @@ def physionet2012(
             stacklevel=2,
         )
 
-    labels = None
-    if outcomes:
-        parts = []
-        for set_name in sets:
-            m = re.fullmatch(r"set-([a-z])", Path(set_name).name)
-            if m is None:
-                raise DatasetError(
-                    f"cannot tell which outcome file goes with the set {set_name!r} (expected "
-                    "a name like 'set-a'); pass outcomes=False and read the outcomes yourself."
-                )
-            name = f"Outcomes-{m.group(1)}.txt"
-            candidates = [root / name, root / set_name / name]
-            path = next((p for p in candidates if p.exists()), None)
-            if path is None:
-                raise DatasetNotFoundError(
-                    f"outcome file {name} not found in {str(root)!r} (nor in the set folder). "
-                    f"Download it from {URL}, or pass outcomes=False."
-                )
-            parts.append(_read_outcomes(path))
-        labels = pd.concat(parts, ignore_index=True)
-        no_label = set(statics.index) - set(labels["RecordID"])
-        no_record = set(labels["RecordID"]) - set(statics.index)
-        if no_label or no_record:
-            warnings.warn(
-                f"physionet2012: {len(no_label)} record(s) have no outcome row and "
-                f"{len(no_record)} outcome row(s) have no record file; all are kept.",
-                UserWarning,
-                stacklevel=2,
-            )
+    labels = _outcomes(root, sets, statics) if outcomes else None
 
     return LongData(
         frame=frame,
@@ -352,6 +324,39 @@ def physionet2012(
         name="physionet2012",
         info={"time_unit": "hours", "quantization": quantization, "sets": list(sets)},
     )
+
+
+def _outcomes(root: Path, sets: Sequence[str], statics: pd.DataFrame) -> pd.DataFrame:
+    """The outcome rows of the sets' records (``Outcomes-<x>.txt`` next to ``set-<x>``);
+    a warning for records without an outcome row and rows without a record."""
+    parts = []
+    for set_name in sets:
+        m = re.fullmatch(r"set-([a-z])", Path(set_name).name)
+        if m is None:
+            raise DatasetError(
+                f"cannot tell which outcome file goes with the set {set_name!r} (expected "
+                "a name like 'set-a'); pass outcomes=False and read the outcomes yourself."
+            )
+        name = f"Outcomes-{m.group(1)}.txt"
+        candidates = [root / name, root / set_name / name]
+        path = next((p for p in candidates if p.exists()), None)
+        if path is None:
+            raise DatasetNotFoundError(
+                f"outcome file {name} not found in {str(root)!r} (nor in the set folder). "
+                f"Download it from {URL}, or pass outcomes=False."
+            )
+        parts.append(_read_outcomes(path))
+    labels = pd.concat(parts, ignore_index=True)
+    no_label = set(statics.index) - set(labels["RecordID"])
+    no_record = set(labels["RecordID"]) - set(statics.index)
+    if no_label or no_record:
+        warnings.warn(
+            f"physionet2012: {len(no_label)} record(s) have no outcome row and "
+            f"{len(no_record)} outcome row(s) have no record file; all are kept.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return labels
 
 
 def _to_frame(

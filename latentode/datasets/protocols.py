@@ -12,7 +12,7 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..data.frame import DataFrameError
+from ..frames import DataFrameError
 
 __all__ = ["subsample_frame", "split_frame_extrapolation"]
 

@@ -1,7 +1,8 @@
-"""scikit-learn style estimators on long pandas DataFrames."""
+"""Estimators on pandas frames, in scikit-learn's style: :class:`LatentODE` for
+irregular series, :class:`EventIntensity` for event times."""
 
-from .base import ModelFileError
 from .events import EventIntensity
 from .latent_ode import LatentODE
+from .persistence import ModelFileError
 
 __all__ = ["LatentODE", "EventIntensity", "ModelFileError"]

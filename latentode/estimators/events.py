@@ -1,31 +1,38 @@
-"""``EventIntensity``: when do events happen? A latent ODE intensity on pandas frames."""
+"""``EventIntensity``: when do events happen? A learned intensity on pandas frames."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Hashable, Sequence
+from numbers import Real
 from typing import Any
 
-import lightning as L
 import numpy as np
 import pandas as pd
-import torch
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..data.batch import collate
-from ..data.datamodule import IrregularDataModule
-from ..data.events import EventSequence, check_events, events_to_series
-from ..data.frame import DataFrameError, TimeCodec, check_quantiles
-from ..data.scaling import fit_time_scale
-from ..lightning import EventModule
-from ..models.jump_intensity import JumpEventModel
-from .base import LightningEstimator, keyed_generator, keyed_normal
+from ..data.scaling import base_rates, fit_time_scale
+from ..frames import (
+    DataFrameError,
+    EventSequence,
+    TimeCodec,
+    check_events,
+    check_quantiles,
+    events_to_series,
+    horizon_units,
+)
+from ..models.jump_event import JumpEventModel
+from ..nn.solve import SolverConfig  # noqa: TC001 - a parameter type
+from ..training import EventModule, IrregularDataModule
+from .base import LightningEstimator
+from .event_inference import _CHUNK, EventInference
+from .params import COMMON, as_solver_config, check_n_samples, solver_hparams
+from .sampling import chunks, seeded
 
 __all__ = ["EventIntensity"]
 
-_CHUNK = 32
 
-
-class EventIntensity(LightningEstimator):
+class EventIntensity(EventInference, LightningEstimator):
     """Inhomogeneous Poisson process with a learned rate λ(z(t)) from a Latent ODE.
 
     ``__init__`` only stores parameters; ``fit`` returns self.
@@ -33,8 +40,9 @@ class EventIntensity(LightningEstimator):
     Args:
         latent_dim: size of z.
         hidden_dim, units, depth: encoder state size and MLP sizes.
-        solver, rtol, atol, grid_step: the decoder's torchdiffeq settings.
-        n_samples: z0 samples per sequence in training.
+        solver: the decoder's solver (latent dynamics), a method name or a
+            :class:`~latentode.nn.solve.SolverConfig`.
+        train_samples: z0 samples per sequence in each training step.
         objective: ``"iwae"`` or ``"elbo"``.
         max_epochs, batch_size, lr, kl_delay, kl_rate: optimisation.
         val_size, early_stopping, patience: validation split by sequence (no validation
@@ -46,8 +54,8 @@ class EventIntensity(LightningEstimator):
             likelihood; rhythms, refractory gaps and self-excitation. ``"latent"``: a
             Latent ODE whose z0 is inferred from the whole sequence (a VAE; the rate
             follows z(t) and does not react to single events). ``latent_dim`` is the
-            state size in both; ``hidden_dim``, ``solver``, ``rtol``, ``atol``,
-            ``grid_step``, ``n_samples``, ``objective`` and the KL schedule apply to
+            state size in both; ``hidden_dim``, ``solver``,
+            ``train_samples``, ``objective`` and the KL schedule apply to
             ``"latent"`` only; ``max_step`` to ``"jump"`` only.
         max_step: largest RK4 step of the jump state's flow, in rescaled time (the
             median gap between events is 0.05).
@@ -58,17 +66,22 @@ class EventIntensity(LightningEstimator):
     ``mark_col_``, ``n_sequences_``, ``n_epochs_``.
     """
 
+    _parameter_constraints: dict = {
+        **COMMON,
+        "time_dependent": ["boolean"],
+        "dynamics": [StrOptions({"jump", "latent"})],
+        "max_step": [Interval(Real, 0, None, closed="neither")],
+    }
+
     def __init__(
         self,
+        *,
         latent_dim: int = 8,
         hidden_dim: int = 20,
         units: int = 50,
         depth: int = 1,
-        solver: str = "dopri5",
-        rtol: float = 1e-3,
-        atol: float = 1e-4,
-        grid_step: float = 0.05,
-        n_samples: int = 3,
+        solver: str | SolverConfig = "dopri5",
+        train_samples: int = 3,
         objective: str = "iwae",
         max_epochs: int = 100,
         batch_size: int = 32,
@@ -91,10 +104,7 @@ class EventIntensity(LightningEstimator):
         self.units = units
         self.depth = depth
         self.solver = solver
-        self.rtol = rtol
-        self.atol = atol
-        self.grid_step = grid_step
-        self.n_samples = n_samples
+        self.train_samples = train_samples
         self.objective = objective
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -113,6 +123,36 @@ class EventIntensity(LightningEstimator):
         self.trainer_kwargs = trainer_kwargs
 
     # ================================================================ fitting
+    def _module_hparams(
+        self, n_marks: int, offset: float, scale: float, base_rate: list[float]
+    ) -> dict:
+        """The module's arguments (saved in the model file as ``module_hparams``)."""
+        if self.dynamics == "jump":
+            model_kwargs: dict[str, Any] = {"max_step": self.max_step}
+        else:
+            solver = solver_hparams(as_solver_config(self.solver))
+            model_kwargs = {"hidden_dim": self.hidden_dim, "solver": solver}
+        training = dict(
+            n_samples=self.train_samples,
+            objective=self.objective,
+            kl_delay=self.kl_delay,
+            kl_rate=self.kl_rate,
+            lr=self.lr,
+        )
+        return dict(
+            n_marks=n_marks,
+            latent_dim=self.latent_dim,
+            training=training,
+            time_offset=offset,
+            time_scale=scale,
+            dynamics=self.dynamics,
+            units=self.units,
+            depth=self.depth,
+            time_dependent=self.time_dependent,
+            base_rate=base_rate,
+            **model_kwargs,
+        )
+
     def fit(
         self,
         events: pd.DataFrame,
@@ -125,6 +165,7 @@ class EventIntensity(LightningEstimator):
         event), a ``(start, end)`` pair for all, a pair of column names holding per-id
         start/end, or a DataFrame with id, ``start`` and ``end`` (ids without events are
         empty sequences)."""
+        self._check_params()
         times = events[time_col] if time_col in getattr(events, "columns", []) else None
         if times is None or len(times) == 0:
             raise DataFrameError(
@@ -132,54 +173,22 @@ class EventIntensity(LightningEstimator):
             )
         codec = TimeCodec.fit(times.dropna())
         seqs, marks = check_events(events, id_col, time_col, mark_col, window, codec=codec)
-        n_marks = len(marks)
-        series = events_to_series(seqs, n_marks)
-        n = len(series)
+        series = events_to_series(seqs, len(marks))
         train, val = self._split(series)
         offset, scale = fit_time_scale(train)
         exposure = sum(s.end - s.start for s in seqs) / scale
         counts = np.bincount(
-            np.concatenate([s.marks for s in seqs] or [np.zeros(0, int)]), minlength=n_marks
+            np.concatenate([s.marks for s in seqs] or [np.zeros(0, int)]), minlength=len(marks)
         )
-        base_rate = [float(max(c, 1) / max(exposure, 1e-12)) for c in counts]
-        L.seed_everything(self.seed, verbose=False)
-        if self.dynamics == "jump":
-            model_kwargs: dict[str, Any] = {"max_step": self.max_step}
-        elif self.dynamics == "latent":
-            model_kwargs = {
-                "enc_hidden": self.hidden_dim,
-                "solver": {
-                    "method": self.solver,
-                    "rtol": self.rtol,
-                    "atol": self.atol,
-                    "grid_step": self.grid_step,
-                },
-            }
-        else:
-            raise ValueError(f"dynamics must be 'jump' or 'latent', got {self.dynamics!r}.")
-        module = EventModule(
-            n_marks,
-            self.latent_dim,
-            n_samples=self.n_samples,
-            objective=self.objective,
-            kl_delay=self.kl_delay,
-            kl_rate=self.kl_rate,
-            lr=self.lr,
-            time_offset=offset,
-            time_scale=scale,
-            dynamics=self.dynamics,
-            units=self.units,
-            depth=self.depth,
-            time_dependent=self.time_dependent,
-            base_rate=base_rate,
-            **model_kwargs,
-        )
+        hparams = self._module_hparams(len(marks), offset, scale, base_rates(counts, exposure))
         dm = IrregularDataModule(
             train, val, batch_size=min(self.batch_size, len(train)), seed=self.seed
         )
-        self.id_col_, self.time_col_, self.mark_col_ = id_col, time_col, mark_col
-        self.codec_, self.marks_, self.n_sequences_ = codec, marks, n
-        self._train(module, dm, has_val=bool(val))
+        with self._seeded():
+            module = EventModule(**hparams)
+            self.id_col_, self.time_col_, self.mark_col_ = id_col, time_col, mark_col
+            self.codec_, self.marks_, self.n_sequences_ = codec, marks, len(series)
+            self._train(module, dm, has_val=bool(val))
         self.module_ = module
         return self
 
@@ -199,7 +208,7 @@ class EventIntensity(LightningEstimator):
         self.mark_col_, self.marks_ = state["mark_col"], list(state["marks"])
         self.codec_ = TimeCodec.from_dict(state["codec"])
         self.n_sequences_ = state["n_sequences"]
-        self.module_ = EventModule(**state["module_hparams"])
+        self.module_ = EventModule.from_hparams(state["module_hparams"])
         if "dynamics" not in state["module_hparams"]:  # saved before the jump dynamics
             self.dynamics = "latent"
 
@@ -221,72 +230,8 @@ class EventIntensity(LightningEstimator):
         arr = values if isinstance(values, (pd.Series, pd.Index, np.ndarray, list)) else [values]
         return self.codec_.encode(pd.Series(list(arr)) if not isinstance(arr, pd.Series) else arr)
 
-    @torch.no_grad()
-    def _posterior(
-        self, seqs: Sequence[EventSequence], queries: Sequence[np.ndarray], n_samples: int
-    ) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per sequence: rates ``(K, E, M)`` per raw time unit and cumulative intensity
-        ``(K, E, M)`` from the window start, at its query times ``(E,)``."""
-        model = self.module_.model
-        n_marks = len(self.marks_)
-        out = []
-        for i in range(0, len(seqs), _CHUNK):
-            chunk, qs = list(seqs[i : i + _CHUNK]), list(queries[i : i + _CHUNK])
-            # a query before a window start moves that start back: z0 sits at the start
-            chunk = [
-                EventSequence(s.id, s.times, s.marks, min(s.start, float(q.min())), s.end)
-                if len(q) and q.min() < s.start
-                else s
-                for s, q in zip(chunk, qs, strict=True)
-            ]
-            width = max(1, max(len(q) for q in qs))
-            extra = np.stack(
-                [
-                    np.pad(q, (0, width - len(q)), mode="edge")
-                    if len(q)
-                    else np.full(width, s.start)
-                    for q, s in zip(qs, chunk, strict=True)
-                ]
-            )
-            batch = collate(events_to_series(chunk, n_marks))
-            eps = torch.stack(
-                [keyed_normal(self.seed, s.id, n_samples, model.latent_dim) for s in chunk], 1
-            )
-            rates, cum = model.posterior(
-                batch, torch.as_tensor(extra, dtype=batch.times.dtype), eps
-            )
-            n = batch.times.shape[1]
-            rates, cum = rates[:, :, n:].double().numpy(), cum[:, :, n:].double().numpy()
-            out.extend((rates[:, b, : len(q)], cum[:, b, : len(q)]) for b, q in enumerate(qs))
-        return out
-
     def _is_jump(self) -> bool:
         return isinstance(self.module_.model, JumpEventModel)
-
-    @torch.no_grad()
-    def _simulate(
-        self, seqs: Sequence[EventSequence], a: float, b: float, n_samples: int, max_events: int
-    ) -> tuple[list[list[list[tuple[float, int]]]], int]:
-        """Jump dynamics: ``n_samples`` continuations on ``[a, b]`` per sequence, each given
-        the sequence's events before ``a`` (later events are not used). Per sequence a
-        list of paths of ``(time, mark)``, and the count of exceeded thinning bounds."""
-        model = self.module_.model
-        out, exceeded = [], 0
-        for s in seqs:
-            keep = s.times < a
-            hist = EventSequence(s.id, s.times[keep], s.marks[keep], min(s.start, a), a)
-            batch = collate(events_to_series([hist], len(self.marks_)))
-            gen = torch.Generator().manual_seed(keyed_generator(self.seed, ("sample", s.id)) >> 1)
-            paths, n_over = model.simulate(
-                batch,
-                torch.tensor([b], dtype=torch.float64),
-                n_samples,
-                gen,
-                max_events=max_events,
-            )
-            out.append(paths)
-            exceeded += n_over
-        return out, exceeded
 
     def _mark_columns(self) -> list[str]:
         if self.mark_col_ is None:
@@ -372,13 +317,13 @@ class EventIntensity(LightningEstimator):
         time unit: exact for jump dynamics; for latent dynamics the marginal estimated by
         importance sampling over z0 (IWAE with ``n_samples``). ``loglik_per_event`` is
         the total over sequences divided by the total number of events."""
+        n_samples = check_n_samples(n_samples)
         seqs = self._sequences(events, window)
         model = self.module_.model
         total = 0.0
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
-            for i in range(0, len(seqs), _CHUNK):
-                batch = collate(events_to_series(seqs[i : i + _CHUNK], len(self.marks_)))
+        with seeded(self.seed):
+            for chunk in chunks(seqs, _CHUNK):
+                batch = collate(events_to_series(chunk, len(self.marks_)))
                 total += float(model.log_marginal(batch, n_samples).double().sum())
         n_events = int(sum(len(s.times) for s in seqs))
         return {
@@ -387,104 +332,6 @@ class EventIntensity(LightningEstimator):
             "n_events": n_events,
             "n_sequences": len(seqs),
         }
-
-    def sample(
-        self,
-        events: pd.DataFrame,
-        window: tuple[Any, Any],
-        n_samples: int = 10,
-        *,
-        n_grid: int = 512,
-        max_events: int = 100_000,
-    ) -> pd.DataFrame:
-        """Simulate event sequences in ``window = (a, b)`` by thinning: a long frame
-        ``id, sample, time`` (and the mark column).
-
-        Latent dynamics: one sequence per posterior draw of z0 given each sequence's
-        events; the thinning bound is 1.5 x the largest rate on an ``n_grid`` grid.
-        Jump dynamics: ``n_samples`` continuations from ``a`` given each sequence's
-        events before ``a``, every simulated event updating the state (Ogata's
-        thinning, bound 1.5 x the largest rate ahead). Either way the bound is checked
-        at every candidate and a warning says if it was exceeded."""
-        seqs = self._sequences(events)
-        a, b = self._encode_times(list(window), "window")
-        if not b > a:
-            raise DataFrameError("sample: window end must be after its start.")
-        if self._is_jump():
-            return self._sample_jump(seqs, float(a), float(b), n_samples, max_events)
-        grid = np.linspace(a, b, n_grid)
-        post = self._posterior(seqs, [grid] * len(seqs), n_samples)
-        rows_id, rows_k, rows_t, rows_m = [], [], [], []
-        exceeded = 0
-        for s, (rates, _) in zip(seqs, post, strict=True):
-            rng = np.random.default_rng(keyed_generator(self.seed, ("sample", s.id)))
-            total = rates.sum(-1)  # (K, G)
-            lam_max = 1.5 * total.max(1)
-            counts = rng.poisson(lam_max * (b - a))
-            if counts.sum() > max_events:
-                raise DataFrameError(
-                    f"series {s.id!r}: thinning would draw {counts.sum()} candidates; shorten "
-                    "the window or raise max_events."
-                )
-            cand = [np.sort(rng.uniform(a, b, c)) for c in counts]
-            union = np.unique(np.concatenate(cand)) if counts.sum() else np.zeros(0)
-            if not len(union):
-                continue
-            crates, _ = self._posterior([s], [union], n_samples)[0]
-            for k, c in enumerate(cand):
-                if not len(c):
-                    continue
-                lam = crates[k, np.searchsorted(union, c)]  # (c, M)
-                tot = lam.sum(-1)
-                exceeded += int((tot > lam_max[k]).sum())
-                keep = rng.random(len(c)) * lam_max[k] < tot
-                kept_t, kept_lam = c[keep], lam[keep]
-                marks = [int(rng.choice(len(self.marks_), p=row / row.sum())) for row in kept_lam]
-                rows_id += [s.id] * len(kept_t)
-                rows_k += [k] * len(kept_t)
-                rows_t.append(kept_t)
-                rows_m += marks
-        if exceeded:
-            warnings.warn(
-                f"sample: the rate exceeded the thinning bound at {exceeded} "
-                "candidates; raise n_grid.",
-                stacklevel=2,
-            )
-        t_all = np.concatenate(rows_t) if rows_t else np.zeros(0)
-        out = pd.DataFrame({self.id_col_: rows_id, "sample": rows_k})
-        out[self.time_col_] = self.codec_.decode_values(t_all)
-        if self.mark_col_ is not None:
-            out[self.mark_col_] = [self.marks_[m] for m in rows_m]
-        return out.sort_values(
-            [self.id_col_, "sample", self.time_col_], kind="stable", ignore_index=True
-        )
-
-    def _sample_jump(
-        self, seqs: Sequence[EventSequence], a: float, b: float, n_samples: int, max_events: int
-    ) -> pd.DataFrame:
-        try:
-            sims, exceeded = self._simulate(seqs, a, b, n_samples, max_events)
-        except ValueError as err:
-            raise DataFrameError(f"sample: {err}") from None
-        if exceeded:
-            warnings.warn(
-                f"sample: the rate exceeded the thinning bound at {exceeded} candidates.",
-                stacklevel=3,
-            )
-        ids, ks, ts, ms = [], [], [], []
-        for s, paths in zip(seqs, sims, strict=True):
-            for k, path in enumerate(paths):
-                ids += [s.id] * len(path)
-                ks += [k] * len(path)
-                ts += [t for t, _ in path]
-                ms += [m for _, m in path]
-        out = pd.DataFrame({self.id_col_: ids, "sample": ks})
-        out[self.time_col_] = self.codec_.decode_values(np.asarray(ts, dtype=float))
-        if self.mark_col_ is not None:
-            out[self.mark_col_] = [self.marks_[m] for m in ms]
-        return out.sort_values(
-            [self.id_col_, "sample", self.time_col_], kind="stable", ignore_index=True
-        )
 
     def predict_next(
         self,
@@ -497,31 +344,24 @@ class EventIntensity(LightningEstimator):
     ) -> pd.DataFrame:
         """Quantiles of the next event time after each sequence's last event, from the
         posterior predictive survival ``mean_k exp(-(Λ_k(t) - Λ_k(t_last)))``. Columns
-        ``id, last_time, next_q<q>``; NaN where the quantile lies beyond ``horizon``
-        (default: 10 mean gaps, at least the window length)."""
+        ``id, last_time, next_q<q>``; NaN where the quantile lies more than ``horizon`` (a
+        duration, as in :meth:`LatentODE.extrapolate`; default: 10 mean gaps, at least
+        the window length) after the last event."""
         qs = check_quantiles(quantiles)
         if not qs:
             raise DataFrameError("predict_next needs at least one quantile.")
+        h_user = horizon_units(horizon, self.codec_) if horizon is not None else None
         seqs = [s for s in self._sequences(events) if len(s.times)]
         rows = []
         for s in seqs:
             last = float(s.times.max())
             span = max(s.end - s.start, 1e-12)
-            h = (
-                float(self._encode_times([horizon], "horizon")[0]) - 0.0
-                if horizon is not None and self.codec_.kind == "numeric"
-                else None
-            )
-            if horizon is not None and self.codec_.kind == "datetime":
-                h = pd.Timedelta(horizon).total_seconds()
-            if h is None:
-                h = max(span, 10 * span / max(len(s.times), 1))
+            h = max(span, 10 * span / max(len(s.times), 1)) if h_user is None else h_user
             grid = last + np.linspace(0.0, h, n_grid)
             _, cum = self._posterior([s], [grid], n_samples)[0]
             tot = cum.sum(-1)  # (K, G)
             cdf = 1.0 - np.exp(-(tot - tot[:, :1])).mean(0)
-            row = {self.id_col_: s.id}
-            row["last_time"] = self.codec_.decode_values([last])[0]
+            row = {self.id_col_: s.id, "last_time": self.codec_.decode_values([last])[0]}
             for q in qs:
                 if cdf[-1] < q:
                     row[f"next_q{q:g}"] = np.nan
@@ -545,33 +385,19 @@ class EventIntensity(LightningEstimator):
         """The intensity over each sequence's window with its events as a rug: the
         posterior mean with a quantile band (latent dynamics), or the rate given the
         earlier events (jump dynamics). Returns a matplotlib ``Figure``."""
-        import matplotlib.pyplot as plt
+        from .plots import plot_intensities
 
         seqs = {s.id: s for s in self._sequences(events, window)}
-        if ids is None:
-            ids = list(seqs)[:max_series]
+        ids = list(seqs)[:max_series] if ids is None else list(ids)
         missing = [i for i in ids if i not in seqs]
         if missing:
             raise DataFrameError(f"plot: ids {missing!r} are not in the events frame.")
-        fig, axes = plt.subplots(len(ids), 1, figsize=(8, 2.4 * len(ids)), squeeze=False)
-        lo, hi = sorted(quantiles)
-        for ax, sid in zip(axes[:, 0], ids, strict=True):
+        panels = []
+        for sid in ids:
             s = seqs[sid]
             grid = np.linspace(s.start, s.end, n_grid)
             rates, _ = self._posterior([s], [grid], n_samples)[0]
-            tot = rates.sum(-1)
             x = self.codec_.decode_values(grid)
-            if self._is_jump():  # deterministic given the history: no band
-                ax.plot(x, tot.mean(0), label="intensity given the earlier events")
-            else:
-                ax.fill_between(
-                    x, np.quantile(tot, lo, 0), np.quantile(tot, hi, 0), alpha=0.25, linewidth=0
-                )
-                ax.plot(x, tot.mean(0), label="posterior mean intensity")
-            ev = self.codec_.decode_values(s.times)
-            ax.plot(ev, np.zeros(len(s.times)), "|", color="k", markersize=12, label="events")
-            ax.set_ylabel(f"λ ({sid})")
-        axes[0, 0].legend(fontsize="small", loc="best")
-        axes[-1, 0].set_xlabel(str(self.time_col_))
-        fig.tight_layout()
-        return fig
+            panels.append((sid, x, rates.sum(-1), self.codec_.decode_values(s.times)))
+        band = None if self._is_jump() else tuple(sorted(quantiles))
+        return plot_intensities(panels, self.time_col_, band)

@@ -1,7 +1,7 @@
 """Models: the Latent ODE VAE and the baselines."""
 
-from .baselines import ODERNN, GRUDelta, RecurrentModel, rnn_vae
 from .latent_ode import LatentODEModel
+from .recurrent import ODERNN, GRUDelta, RecurrentModel, rnn_vae
 from .timescale import TimeScaled
 
 __all__ = ["LatentODEModel", "RecurrentModel", "ODERNN", "GRUDelta", "rnn_vae", "TimeScaled"]

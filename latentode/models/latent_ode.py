@@ -11,7 +11,7 @@ from ..data.batch import IrregularBatch
 from ..nn.bounds import iwae, variational_objective
 from ..nn.decoders import GRUDecoder, ODEDecoder, Readout
 from ..nn.encoders import ODERNNEncoder, RNNEncoder
-from ..nn.intensity import AugmentedField, IntensityHead
+from ..nn.intensity import AugmentedField, IntensityHead, cell_poisson_log_likelihood
 from ..nn.likelihoods import (
     BernoulliHead,
     CategoricalHead,
@@ -33,7 +33,7 @@ class LatentODEModel(TimeScaled):
         latent_dim: size of z.
         encoder: ``"odernn"`` (ODE-RNN run backwards) or ``"rnn"`` (GRU with gaps).
         decoder: ``"ode"`` (Latent ODE) or ``"rnn"`` (RNN-VAE).
-        enc_hidden: encoder state size.
+        hidden_dim: encoder state size.
         units, depth, activation: the latent vector field's MLP.
         enc_units, enc_depth: the encoder ODE function's MLP.
         time_dependent: feed time to the latent vector field.
@@ -78,7 +78,7 @@ class LatentODEModel(TimeScaled):
         *,
         encoder: str = "odernn",
         decoder: str = "ode",
-        enc_hidden: int = 20,
+        hidden_dim: int = 20,
         units: int = 100,
         depth: int = 1,
         activation: str = "tanh",
@@ -106,7 +106,7 @@ class LatentODEModel(TimeScaled):
             self.encoder: nn.Module = ODERNNEncoder(
                 input_dim,
                 latent_dim,
-                enc_hidden,
+                hidden_dim,
                 enc_units,
                 enc_depth,
                 method=encoder_method,
@@ -115,7 +115,7 @@ class LatentODEModel(TimeScaled):
                 std_link=encoder_std_link,
             )
         elif encoder == "rnn":
-            self.encoder = RNNEncoder(input_dim, latent_dim, enc_hidden, enc_units)
+            self.encoder = RNNEncoder(input_dim, latent_dim, hidden_dim, enc_units)
         else:
             raise ValueError(f"encoder must be 'odernn' or 'rnn', got {encoder!r}.")
         if decoder == "ode":
@@ -187,11 +187,12 @@ class LatentODEModel(TimeScaled):
         state0 = torch.cat([z0, z0.new_zeros(k, b, d)], dim=-1)
         out = solve_at_times(self.augmented, state0, t[:, 0], t, self.decoder.solver)
         z, cum = out[..., : self.latent_dim], out[..., self.latent_dim :]
-        rates = self.intensity(z)  # (K, B, N, D)
-        mask = batch.target_mask.to(rates.dtype)
-        log_rate = torch.log(torch.where(mask > 0, rates, torch.ones_like(rates)))
         compensator = cum[:, :, -1].sum(-1)  # padding repeats the last time
-        return z, (log_rate * mask).sum((-1, -2)) - compensator
+        return z, cell_poisson_log_likelihood(self.intensity(z), batch.target_mask, compensator)
+
+    def observation_std(self) -> torch.Tensor:
+        """``(D,)`` the Gaussian observation std in the model's value units (detached)."""
+        return self.likelihood.std().detach()
 
     def predict_samples(
         self, batch: IrregularBatch, n_samples: int = 10, eps: torch.Tensor | None = None
@@ -219,13 +220,13 @@ class LatentODEModel(TimeScaled):
         (per-series bounds with KL weight 1, ``(B,)``), ``kl (B,)``,
         ``pred (B, N, D)`` (mean over samples) and ``samples (K, B, N, D)``.
         """
-        mean, std, samples, log_px, log_pz, log_qz = self._importance_terms(batch, n_samples)
+        mean, std, samples, log_px, log_pz, log_qz = self._log_weight_terms(batch, n_samples)
         out = variational_objective(
             log_px, log_pz, log_qz, gaussian_kl(mean, std), kl_weight, objective
         )
         return {**out, "pred": samples.mean(0), "samples": samples}
 
-    def _importance_terms(self, batch: IrregularBatch, n_samples: int) -> tuple:
+    def _log_weight_terms(self, batch: IrregularBatch, n_samples: int) -> tuple:
         """``mean, std (B, L)``, ``samples (K, B, N, D)`` and ``log p(x|z), log p(z),
         log q(z)``, each ``(K, B)``, for K reparameterized draws of z0."""
         mean, std = self.encode(batch)
@@ -270,5 +271,5 @@ class LatentODEModel(TimeScaled):
     @torch.no_grad()
     def log_marginal(self, batch: IrregularBatch, n_samples: int = 100) -> torch.Tensor:
         """Importance-sampled estimate of log p(x) per series, ``(B,)`` (IWAE, K samples)."""
-        _, _, _, log_px, log_pz, log_qz = self._importance_terms(batch, n_samples)
+        _, _, _, log_px, log_pz, log_qz = self._log_weight_terms(batch, n_samples)
         return iwae(log_px, log_pz, log_qz)

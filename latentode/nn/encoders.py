@@ -20,7 +20,7 @@ __all__ = [
     "ODERNNEncoder",
     "RNNEncoder",
     "GatedMLPCell",
-    "reversed_observations",
+    "ordered_observations",
     "CELLS",
     "STD_LINKS",
 ]
@@ -29,15 +29,16 @@ __all__ = [
 CELLS = ("gru", "mlp")
 
 
-def reversed_observations(
-    times: torch.Tensor, values: torch.Tensor, obs_mask: torch.Tensor, *, reverse: bool = True
+def ordered_observations(
+    times: torch.Tensor, values: torch.Tensor, obs_mask: torch.Tensor, *, latest_first: bool = True
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Gather each series' observed points, latest first (or earliest first).
+    """Gather each series' observed points into the first slots, latest first (or earliest
+    first).
 
     Args:
         times: ``(B, N)`` sorted per row.
         values, obs_mask: ``(B, N, D)``.
-        reverse: latest first if True.
+        latest_first: order of the gathered points.
 
     Returns:
         ``t (B, M)``, ``x (B, M, D)``, ``m (B, M, D)``, ``valid (B, M)``, ``counts (B,)``
@@ -48,7 +49,7 @@ def reversed_observations(
     observed = obs_mask.amax(dim=-1) > 0
     counts = observed.sum(1)
     ar = torch.arange(n, device=times.device)
-    key = torch.where(observed, -ar if reverse else ar, 2 * n + ar)
+    key = torch.where(observed, -ar if latest_first else ar, 2 * n + ar)
     order = torch.argsort(key, dim=1)
     m = max(int(counts.max()) if b else 0, 1)
     order = order[:, :m]
@@ -67,7 +68,7 @@ def reversed_observations(
 STD_LINKS = ("softplus", "abs")
 
 
-class _Head(nn.Module):
+class PosteriorHead(nn.Module):
     """Linear-Tanh-Linear from the encoder state to (mean, std) of q(z0).
 
     ``std_link="softplus"`` gives ``softplus(raw) + 1e-4`` (about 0.69 at the start);
@@ -176,7 +177,7 @@ class ODERNNEncoder(nn.Module):
         self.input_dim, self.latent_dim, self.hidden_dim = input_dim, latent_dim, hidden_dim
         self.func = ODEFunc(hidden_dim, units, depth, "tanh")
         self.gru, self.state_dim = _make_cell(cell, 2 * input_dim, hidden_dim, units)
-        self.head = _Head(self.state_dim, latent_dim, units, std_link)
+        self.head = PosteriorHead(self.state_dim, latent_dim, units, std_link)
         self.method, self.max_step, self.reverse = method, max_step, reverse
 
     def _evolve(self, h: torch.Tensor, t_from: torch.Tensor, dt: torch.Tensor) -> torch.Tensor:
@@ -189,8 +190,8 @@ class ODERNNEncoder(nn.Module):
     def forward(
         self, times: torch.Tensor, values: torch.Tensor, obs_mask: torch.Tensor, t0: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        t, x, m, valid, counts = reversed_observations(
-            times, values, obs_mask, reverse=self.reverse
+        t, x, m, valid, counts = ordered_observations(
+            times, values, obs_mask, latest_first=self.reverse
         )
         b = times.shape[0]
         h = values.new_zeros(b, self.state_dim)
@@ -222,21 +223,20 @@ class RNNEncoder(nn.Module):
         latent_dim: int,
         hidden_dim: int = 20,
         units: int = 100,
-        depth: int = 1,
         *,
         reverse: bool = True,
     ) -> None:
         super().__init__()
         self.input_dim, self.latent_dim, self.hidden_dim = input_dim, latent_dim, hidden_dim
         self.gru = nn.GRUCell(2 * input_dim + 1, hidden_dim)
-        self.head = _Head(hidden_dim + 1, latent_dim, units)
+        self.head = PosteriorHead(hidden_dim + 1, latent_dim, units)
         self.reverse = reverse
 
     def forward(
         self, times: torch.Tensor, values: torch.Tensor, obs_mask: torch.Tensor, t0: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        t, x, m, valid, counts = reversed_observations(
-            times, values, obs_mask, reverse=self.reverse
+        t, x, m, valid, counts = ordered_observations(
+            times, values, obs_mask, latest_first=self.reverse
         )
         b = times.shape[0]
         h = values.new_zeros(b, self.hidden_dim)

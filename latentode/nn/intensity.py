@@ -16,7 +16,12 @@ from torch import nn
 
 from .mlp import init_weights, mlp
 
-__all__ = ["IntensityHead", "AugmentedField", "poisson_process_log_likelihood"]
+__all__ = [
+    "IntensityHead",
+    "AugmentedField",
+    "poisson_process_log_likelihood",
+    "cell_poisson_log_likelihood",
+]
 
 
 _SOFTPLUS_INV_1 = math.log(math.e - 1.0)  # softplus(x) = 1
@@ -103,6 +108,28 @@ def poisson_process_log_likelihood(
     else:
         idx = marks.long().clamp_min(0).expand(rates.shape[:-1]).unsqueeze(-1)
         lam = rates.gather(-1, idx).squeeze(-1)
-    mask = event_mask.to(rates.dtype)
-    log_lam = torch.log(torch.where(mask > 0, lam, torch.ones_like(lam)))
-    return (log_lam * mask).sum(-1) - compensator
+    return _masked_log_rate(lam, event_mask).sum(-1) - compensator
+
+
+def cell_poisson_log_likelihood(
+    rates: torch.Tensor, cell_mask: torch.Tensor, compensator: torch.Tensor
+) -> torch.Tensor:
+    """Log-likelihood of the times at which each feature is observed, one Poisson
+    process per feature: every marked cell is an event of its feature.
+
+    Args:
+        rates: ``(..., B, N, D)`` intensity of each feature at each time.
+        cell_mask: ``(B, N, D)`` 1 where feature ``d`` is observed at time ``n``.
+        compensator: ``(..., B)`` ``∫ sum_d λ_d dt`` over each series' window.
+
+    Returns:
+        ``(..., B)``; equal to :func:`poisson_process_log_likelihood` of the same events
+        written as marks.
+    """
+    return _masked_log_rate(rates, cell_mask).sum((-1, -2)) - compensator
+
+
+def _masked_log_rate(lam: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``log λ`` where ``mask`` is set, 0 elsewhere (no log of padding)."""
+    mask = mask.to(lam.dtype)
+    return torch.log(torch.where(mask > 0, lam, torch.ones_like(lam))) * mask

@@ -17,18 +17,18 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 
 
 def mlp(
-    in_dim: int, out_dim: int, hidden: int = 100, depth: int = 1, activation: str = "tanh"
+    in_dim: int, out_dim: int, units: int = 100, depth: int = 1, activation: str = "tanh"
 ) -> nn.Sequential:
-    """``depth`` hidden layers of width ``hidden``; ``depth=0`` gives a single Linear layer."""
+    """``depth`` hidden layers of width ``units``; ``depth=0`` gives a single Linear layer."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"activation {activation!r} unknown; choose one of {sorted(ACTIVATIONS)}.")
-    if depth < 0 or hidden < 1:
-        raise ValueError("depth must be >= 0 and hidden >= 1.")
+    if depth < 0 or units < 1:
+        raise ValueError(f"depth must be >= 0 and units >= 1, got depth={depth}, units={units}.")
     layers: list[nn.Module] = []
     d = in_dim
     for _ in range(depth):
-        layers += [nn.Linear(d, hidden), ACTIVATIONS[activation]()]
-        d = hidden
+        layers += [nn.Linear(d, units), ACTIVATIONS[activation]()]
+        d = units
     layers.append(nn.Linear(d, out_dim))
     return nn.Sequential(*layers)
 

@@ -15,7 +15,7 @@ class ODEFunc(nn.Module):
 
     Args:
         dim: state size ``L``.
-        hidden: width of the hidden layers.
+        units: width of the hidden layers.
         depth: number of hidden layers.
         activation: name from :data:`latentode.nn.mlp.ACTIVATIONS`.
         time_dependent: if True the time is appended to the input.
@@ -28,7 +28,7 @@ class ODEFunc(nn.Module):
     def __init__(
         self,
         dim: int,
-        hidden: int = 100,
+        units: int = 100,
         depth: int = 1,
         activation: str = "tanh",
         *,
@@ -37,7 +37,7 @@ class ODEFunc(nn.Module):
         super().__init__()
         self.dim = dim
         self.time_dependent = time_dependent
-        self.net = mlp(dim + int(time_dependent), dim, hidden, depth, activation)
+        self.net = mlp(dim + int(time_dependent), dim, units, depth, activation)
         init_weights(self.net)
         self.nfe = 0
 

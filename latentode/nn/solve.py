@@ -23,15 +23,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 from torchdiffeq import odeint, odeint_adjoint
+from torchdiffeq._impl.odeint import SOLVERS as _TORCHDIFFEQ_SOLVERS
+from torchdiffeq._impl.solvers import FixedGridODESolver
 
 __all__ = [
     "SolverConfig",
     "FIXED_STEP_METHODS",
+    "ADAPTIVE_METHODS",
     "solve_at_times",
     "solve_grid",
     "hermite_interpolate",
@@ -47,15 +50,13 @@ MAX_GRID_NODES = 2_000_000
 class SpanError(ValueError):
     """A solve would need more grid nodes or solver steps than the configured limits."""
 
-FIXED_STEP_METHODS = ("euler", "midpoint", "heun3", "rk4", "explicit_adams", "implicit_adams")
-ADAPTIVE_METHODS = (
-    "dopri8",
-    "dopri5",
-    "bosh3",
-    "fehlberg2",
-    "adaptive_heun",
-    "scipy_solver",
+
+#: torchdiffeq's own registry of methods: fixed-step ones step over a grid, the rest
+#: choose their steps to meet ``rtol`` / ``atol``
+FIXED_STEP_METHODS = tuple(
+    name for name, cls in _TORCHDIFFEQ_SOLVERS.items() if issubclass(cls, FixedGridODESolver)
 )
+ADAPTIVE_METHODS = tuple(name for name in _TORCHDIFFEQ_SOLVERS if name not in FIXED_STEP_METHODS)
 
 
 @dataclass
@@ -63,7 +64,8 @@ class SolverConfig:
     """How trajectories are solved.
 
     Args:
-        method: any torchdiffeq method (``dopri5`` default; ``rk4``, ``euler``, ...).
+        method: any method in torchdiffeq's registry (``dopri5`` default; ``rk4``,
+            ``euler``, ...); :data:`FIXED_STEP_METHODS` and :data:`ADAPTIVE_METHODS`.
         rtol, atol: tolerances of adaptive methods.
         grid_step: spacing of the shared output grid in rescaled time units; the
             step of fixed-step methods. Interpolation error is O(grid_step^4).
@@ -94,9 +96,6 @@ class SolverConfig:
             raise ValueError("rtol and atol must be positive.")
         if not (isinstance(self.max_num_steps, int) and self.max_num_steps >= 1):
             raise ValueError(f"max_num_steps must be a positive int, got {self.max_num_steps}.")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class _Shifted(nn.Module):

@@ -8,8 +8,8 @@ import torch
 from torchdiffeq import odeint
 
 from latentode.data.batch import collate
-from latentode.data.events import EventSequence, events_to_series
-from latentode.models.jump_intensity import JumpEventModel
+from latentode.frames import EventSequence, events_to_series
+from latentode.models.jump_event import JumpEventModel
 
 SEQS = [
     EventSequence("a", np.array([0.1, 0.3, 0.35, 0.9]), np.array([0, 1, 0, 0]), 0.0, 1.0),

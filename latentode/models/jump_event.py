@@ -9,7 +9,7 @@ bound), and a sequence's rhythm (its rate, its phase, a refractory gap after eac
 carried forward from its own history. The compensator is integrated in the same flow as
 ``h`` (state ``[h, Λ_1..Λ_M]``).
 
-The batch layout is the one of :class:`~latentode.models.intensity.EventModel`: a row holds
+The batch layout is the one of :class:`~latentode.models.event.EventModel`: a row holds
 ``[start, events..., end]`` (padding repeats the last time); event rows carry the mark
 one-hot and ``target_mask`` 1.
 
@@ -51,7 +51,7 @@ class JumpEventModel(TimeScaled):
 
     Shapes: ``posterior`` and ``simulate`` as documented there. The model is deterministic
     given the history; ``n_samples`` arguments exist for the interface shared with
-    :class:`~latentode.models.intensity.EventModel` and repeat the same result.
+    :class:`~latentode.models.event.EventModel` and repeat the same result.
     """
 
     def __init__(

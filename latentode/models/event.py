@@ -35,7 +35,7 @@ class EventModel(TimeScaled):
     Args:
         n_marks: number of event types ``M`` (1 for unmarked).
         latent_dim: size of z.
-        enc_hidden, units, depth: encoder state size and MLP sizes.
+        hidden_dim, units, depth: encoder state size and MLP sizes.
         solver: :class:`SolverConfig` (or dict) of the decoder.
         time_dependent: feed the (rescaled) time to the latent vector field, for rates
             that follow the calendar (trends, seasons) as well as the latent state.
@@ -51,7 +51,7 @@ class EventModel(TimeScaled):
         n_marks: int = 1,
         latent_dim: int = 8,
         *,
-        enc_hidden: int = 20,
+        hidden_dim: int = 20,
         units: int = 50,
         depth: int = 1,
         solver: SolverConfig | dict | None = None,
@@ -64,7 +64,7 @@ class EventModel(TimeScaled):
             solver = SolverConfig(**solver)
         self.n_marks, self.latent_dim = n_marks, latent_dim
         self.encoder = ODERNNEncoder(
-            n_marks, latent_dim, enc_hidden, units, depth, max_step=encoder_max_step
+            n_marks, latent_dim, hidden_dim, units, depth, max_step=encoder_max_step
         )
         self.func = ODEFunc(latent_dim, units, depth, time_dependent=time_dependent)
         self.head = IntensityHead(latent_dim, n_marks, units, base_rate=base_rate)
@@ -89,7 +89,7 @@ class EventModel(TimeScaled):
         out = solve_at_times(self.field, state0, t[:, 0], query, self.solver)
         return self.head(out[..., : self.latent_dim]), out[..., self.latent_dim :]
 
-    def _terms(self, batch: IrregularBatch, n_samples: int):
+    def _log_weight_terms(self, batch: IrregularBatch, n_samples: int):
         mean, std = self.encode(batch)
         z0, log_pz, log_qz = reparameterize(mean, std, n_samples)
         rates, cum = self.solve(z0, batch)
@@ -108,7 +108,7 @@ class EventModel(TimeScaled):
         objective: str = "iwae",
     ) -> dict[str, Any]:
         """Loss and per-sequence bounds (in rescaled time units; see :meth:`log_marginal`)."""
-        mean, std, log_px, log_pz, log_qz = self._terms(batch, n_samples)
+        mean, std, log_px, log_pz, log_qz = self._log_weight_terms(batch, n_samples)
         return variational_objective(
             log_px, log_pz, log_qz, gaussian_kl(mean, std), kl_weight, objective
         )
@@ -117,7 +117,7 @@ class EventModel(TimeScaled):
     def log_marginal(self, batch: IrregularBatch, n_samples: int = 100) -> torch.Tensor:
         """IWAE estimate of log p(events) per sequence, ``(B,)``, with rates per *raw*
         time unit (each event contributes ``- log time_scale``)."""
-        _, _, log_px, log_pz, log_qz = self._terms(batch, n_samples)
+        _, _, log_px, log_pz, log_qz = self._log_weight_terms(batch, n_samples)
         n_events = batch.target_mask.amax(-1).sum(-1)
         return iwae(log_px, log_pz, log_qz) - n_events * torch.log(self.time_scale).to(log_px.dtype)
 

@@ -8,8 +8,8 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader
 
-from .batch import Series, collate
-from .scaling import fit_time_scale, fit_value_scale
+from ..data.batch import Series, collate
+from ..data.scaling import fit_time_scale, fit_value_scale
 
 __all__ = ["IrregularDataModule"]
 

@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .batch import Series
-from .frame import DataFrameError, TimeCodec
+from ..data.batch import Series
+from .errors import DataFrameError
+from .times import TimeCodec
 
 __all__ = [
     "EventSequence",
@@ -132,25 +133,7 @@ def check_events(
     enc = codec.encode(times) if len(events) else np.zeros(0)
     if not np.all(np.isfinite(enc)):
         raise DataFrameError(f"column {time_col!r} holds infinite times; give finite ones.")
-    if mark_col is not None:
-        if events[mark_col].isna().any():
-            raise DataFrameError(f"{int(events[mark_col].isna().sum())} events have no mark.")
-        found = list(pd.unique(events[mark_col]))
-        if marks is None:
-            try:
-                marks = sorted(found)
-            except TypeError:
-                marks = found
-        unknown = [m for m in found if m not in set(marks)]
-        if unknown:
-            raise DataFrameError(
-                f"marks {unknown!r} in {mark_col!r} were not seen in fit (known: {list(marks)})."
-            )
-        index = {m: i for i, m in enumerate(marks)}
-        mark_idx = events[mark_col].map(index).to_numpy(dtype=np.int64)
-    else:
-        marks = list(marks) if marks is not None else [None]
-        mark_idx = np.zeros(len(events), dtype=np.int64)
+    marks, mark_idx = _mark_indices(events, mark_col, marks)
     frame = pd.DataFrame({"id": events[id_col].to_numpy(), "t": enc, "m": mark_idx})
     frame = frame.sort_values(["id", "t"], kind="stable")
     dup = frame.duplicated(["id", "t"])
@@ -161,7 +144,36 @@ def check_events(
             f"({_fmt(ids)}); a Poisson process has no simultaneous events: merge them or "
             "use marks."
         )
-    bounds = _window_bounds(window, events, id_col, codec)
+    out = _sequences(frame, _window_bounds(window, events, id_col, codec))
+    return out, list(marks)
+
+
+def _mark_indices(
+    events: pd.DataFrame, mark_col: Hashable | None, marks: Sequence[Any] | None
+) -> tuple[list[Any], np.ndarray]:
+    """The mark categories (sorted at fit, the fitted ones later) and each event's index."""
+    if mark_col is None:
+        return (list(marks) if marks is not None else [None]), np.zeros(len(events), np.int64)
+    if events[mark_col].isna().any():
+        raise DataFrameError(f"{int(events[mark_col].isna().sum())} events have no mark.")
+    found = list(pd.unique(events[mark_col]))
+    if marks is None:
+        try:
+            marks = sorted(found)
+        except TypeError:
+            marks = found
+    unknown = [m for m in found if m not in set(marks)]
+    if unknown:
+        raise DataFrameError(
+            f"marks {unknown!r} in {mark_col!r} were not seen in fit (known: {list(marks)})."
+        )
+    index = {m: i for i, m in enumerate(marks)}
+    return list(marks), events[mark_col].map(index).to_numpy(dtype=np.int64)
+
+
+def _sequences(frame: pd.DataFrame, bounds: Any) -> list[EventSequence]:
+    """One sequence per id of ``frame`` (columns ``id, t, m``, sorted) and of a window
+    dict, each in its window; an error for events outside their window."""
     groups = {sid: g for sid, g in frame.groupby("id", sort=True)}
     ids = list(groups)
     if isinstance(bounds, dict):
@@ -193,7 +205,7 @@ def check_events(
         )
     if not out:
         raise DataFrameError("the events frame has no rows and no window frame names any id.")
-    return out, list(marks)
+    return out
 
 
 def events_to_series(sequences: Sequence[EventSequence], n_marks: int) -> list[Series]:

@@ -1,0 +1,201 @@
+"""The posterior rates of a fitted :class:`~latentode.EventIntensity` at any times, and
+simulated sequences: thinning under the posterior rates (latent dynamics) or Ogata's
+thinning of the jump state's continuations (jump dynamics), each sequence from its own
+keyed stream."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..data.batch import collate
+from ..frames import DataFrameError, EventSequence, events_to_series
+from .params import check_n_samples
+from .sampling import keyed_chunks, keyed_rng, keyed_seed
+
+__all__ = ["EventInference"]
+
+_CHUNK = 32  # sequences per inference batch
+
+
+class EventInference:
+    """Posterior rates, ``sample`` and the simulation behind ``expected_count`` (a mixin
+    of :class:`~latentode.EventIntensity`)."""
+
+    @torch.no_grad()
+    def _posterior(
+        self, seqs: Sequence[EventSequence], queries: Sequence[np.ndarray], n_samples: int
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per sequence: rates ``(K, E, M)`` per raw time unit and cumulative intensity
+        ``(K, E, M)`` from the window start, at its query times ``(E,)``."""
+        model = self.module_.model
+        n_marks = len(self.marks_)
+        n_samples = check_n_samples(n_samples)
+        out = []
+        pairs = [(s, q) for s, q in zip(seqs, queries, strict=True)]
+        for i, (chunk, eps) in enumerate(
+            keyed_chunks(seqs, _CHUNK, self.seed, n_samples, model.latent_dim)
+        ):
+            qs = [q for _, q in pairs[i * _CHUNK : (i + 1) * _CHUNK]]
+            # a query before a window start moves that start back: z0 sits at the start
+            chunk = [
+                EventSequence(s.id, s.times, s.marks, min(s.start, float(q.min())), s.end)
+                if len(q) and q.min() < s.start
+                else s
+                for s, q in zip(chunk, qs, strict=True)
+            ]
+            width = max(1, max(len(q) for q in qs))
+            extra = np.stack(
+                [
+                    np.pad(q, (0, width - len(q)), mode="edge")
+                    if len(q)
+                    else np.full(width, s.start)
+                    for q, s in zip(qs, chunk, strict=True)
+                ]
+            )
+            batch = collate(events_to_series(chunk, n_marks))
+            rates, cum = model.posterior(
+                batch, torch.as_tensor(extra, dtype=batch.times.dtype), eps
+            )
+            n = batch.times.shape[1]
+            rates, cum = rates[:, :, n:].double().numpy(), cum[:, :, n:].double().numpy()
+            out.extend((rates[:, b, : len(q)], cum[:, b, : len(q)]) for b, q in enumerate(qs))
+        return out
+
+    @torch.no_grad()
+    def _simulate(
+        self, seqs: Sequence[EventSequence], a: float, b: float, n_samples: int, max_events: int
+    ) -> tuple[list[list[list[tuple[float, int]]]], int]:
+        """Jump dynamics: ``n_samples`` continuations on ``[a, b]`` per sequence, each given
+        the sequence's events before ``a`` (later events are not used). Per sequence a
+        list of paths of ``(time, mark)``, and the count of exceeded thinning bounds."""
+        model = self.module_.model
+        out, exceeded = [], 0
+        for s in seqs:
+            keep = s.times < a
+            hist = EventSequence(s.id, s.times[keep], s.marks[keep], min(s.start, a), a)
+            batch = collate(events_to_series([hist], len(self.marks_)))
+            gen = torch.Generator().manual_seed(keyed_seed(self.seed, ("sample", s.id)) >> 1)
+            paths, n_over = model.simulate(
+                batch, torch.tensor([b], dtype=torch.float64), n_samples, gen, max_events=max_events
+            )
+            out.append(paths)
+            exceeded += n_over
+        return out, exceeded
+
+    def sample(
+        self,
+        events: pd.DataFrame,
+        window: tuple[Any, Any],
+        n_samples: int = 10,
+        *,
+        n_grid: int = 512,
+        max_events: int = 100_000,
+    ) -> pd.DataFrame:
+        """Simulate event sequences in ``window = (a, b)`` by thinning: a long frame
+        ``id, sample, time`` (and the mark column).
+
+        Latent dynamics: one sequence per posterior draw of z0 given each sequence's
+        events; the thinning bound is 1.5 x the largest rate on an ``n_grid`` grid.
+        Jump dynamics: ``n_samples`` continuations from ``a`` given each sequence's
+        events before ``a``, every simulated event updating the state (Ogata's
+        thinning, bound 1.5 x the largest rate ahead). Either way the bound is checked
+        at every candidate and a warning says if it was exceeded."""
+        seqs = self._sequences(events)
+        a, b = self._encode_times(list(window), "window")
+        if not b > a:
+            raise DataFrameError("sample: window end must be after its start.")
+        if self._is_jump():
+            return self._sample_jump(seqs, float(a), float(b), n_samples, max_events)
+        grid = np.linspace(a, b, n_grid)
+        post = self._posterior(seqs, [grid] * len(seqs), n_samples)
+        rows: dict[str, list] = {"id": [], "sample": [], "time": [], "mark": []}
+        exceeded = 0
+        for s, (rates, _) in zip(seqs, post, strict=True):
+            exceeded += self._thin(s, rates, a, b, n_samples, max_events, rows)
+        if exceeded:
+            warnings.warn(
+                f"sample: the rate exceeded the thinning bound at {exceeded} "
+                "candidates; raise n_grid.",
+                stacklevel=2,
+            )
+        times = np.concatenate(rows["time"]) if rows["time"] else np.zeros(0)
+        return self._sample_frame(rows["id"], rows["sample"], times, rows["mark"])
+
+    def _thin(
+        self,
+        s: EventSequence,
+        rates: np.ndarray,
+        a: float,
+        b: float,
+        n_samples: int,
+        max_events: int,
+        rows: dict[str, list],
+    ) -> int:
+        """Thinning for one sequence given its posterior rates ``(K, G, M)`` on the grid;
+        appends the kept events to ``rows`` and returns the count of exceeded bounds."""
+        rng = keyed_rng(self.seed, ("sample", s.id))
+        lam_max = 1.5 * rates.sum(-1).max(1)  # (K,)
+        counts = rng.poisson(lam_max * (b - a))
+        if counts.sum() > max_events:
+            raise DataFrameError(
+                f"series {s.id!r}: thinning would draw {counts.sum()} candidates; shorten "
+                "the window or raise max_events."
+            )
+        cand = [np.sort(rng.uniform(a, b, c)) for c in counts]
+        union = np.unique(np.concatenate(cand)) if counts.sum() else np.zeros(0)
+        if not len(union):
+            return 0
+        exceeded = 0
+        crates, _ = self._posterior([s], [union], n_samples)[0]
+        for k, c in enumerate(cand):
+            if not len(c):
+                continue
+            lam = crates[k, np.searchsorted(union, c)]  # (c, M)
+            tot = lam.sum(-1)
+            exceeded += int((tot > lam_max[k]).sum())
+            keep = rng.random(len(c)) * lam_max[k] < tot
+            kept_t, kept_lam = c[keep], lam[keep]
+            marks = [int(rng.choice(len(self.marks_), p=row / row.sum())) for row in kept_lam]
+            rows["id"] += [s.id] * len(kept_t)
+            rows["sample"] += [k] * len(kept_t)
+            rows["time"].append(kept_t)
+            rows["mark"] += marks
+        return exceeded
+
+    def _sample_jump(
+        self, seqs: Sequence[EventSequence], a: float, b: float, n_samples: int, max_events: int
+    ) -> pd.DataFrame:
+        try:
+            sims, exceeded = self._simulate(seqs, a, b, n_samples, max_events)
+        except ValueError as err:
+            raise DataFrameError(f"sample: {err}") from None
+        if exceeded:
+            warnings.warn(
+                f"sample: the rate exceeded the thinning bound at {exceeded} candidates.",
+                stacklevel=3,
+            )
+        ids, ks, ts, ms = [], [], [], []
+        for s, paths in zip(seqs, sims, strict=True):
+            for k, path in enumerate(paths):
+                ids += [s.id] * len(path)
+                ks += [k] * len(path)
+                ts += [t for t, _ in path]
+                ms += [m for _, m in path]
+        return self._sample_frame(ids, ks, np.asarray(ts, dtype=float), ms)
+
+    def _sample_frame(
+        self, ids: list, samples: list, times: np.ndarray, marks: list
+    ) -> pd.DataFrame:
+        out = pd.DataFrame({self.id_col_: ids, "sample": samples})
+        out[self.time_col_] = self.codec_.decode_values(times)
+        if self.mark_col_ is not None:
+            out[self.mark_col_] = [self.marks_[m] for m in marks]
+        return out.sort_values(
+            [self.id_col_, "sample", self.time_col_], kind="stable", ignore_index=True
+        )

@@ -1,0 +1,290 @@
+"""What a fitted :class:`~latentode.LatentODE` answers: predictions with quantiles at any
+times, interpolation, extrapolation, posterior-predictive samples, scores, class
+probabilities and plots. Every series draws from its own keyed random streams
+(:mod:`.sampling`), so its answers do not depend on the other series in the frame."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..data.batch import Series, collate
+from ..data.queries import with_query_times
+from ..frames import (
+    check_frame,
+    check_quantiles,
+    frame_to_series,
+    horizon_units,
+    predictions_frame,
+    query_times,
+)
+from .bands import add_noise
+from .params import check_n_samples
+from .sampling import chunks, keyed_chunks, keyed_rng, seeded
+
+__all__ = ["LatentInference"]
+
+_CHUNK = 64  # series per inference batch
+
+
+class LatentInference:
+    """Inference methods of :class:`~latentode.LatentODE` (a mixin: it reads the fitted
+    attributes ``module_``, ``codec_``, ``scaler_``, ``id_col_``, ``time_col_``,
+    ``target_cols_``, ``noise_scale_`` and the ``seed`` parameter)."""
+
+    # ------------------------------------------------------------ shared steps
+    def _context(self, df: pd.DataFrame) -> tuple[pd.DataFrame, list[Series]]:
+        self._check_fitted()
+        clean, _ = check_frame(
+            df,
+            self.id_col_,
+            self.time_col_,
+            self.target_cols_,
+            duplicates=self.duplicates,
+            codec=self.codec_,
+            fit_targets=self.target_cols_,
+        )
+        series = frame_to_series(
+            clean, self.id_col_, self.time_col_, self.target_cols_, self.codec_, self.scaler_
+        )
+        return clean, series
+
+    @torch.no_grad()
+    def _samples(self, series: list[Series], n_samples: int) -> list[np.ndarray]:
+        """Posterior samples of the mean function per series, ``(K, n_i, D)`` (scaled)."""
+        model = self.module_.model
+        out = []
+        for chunk, eps in keyed_chunks(series, _CHUNK, self.seed, n_samples, model.latent_dim):
+            samples = model.predict_samples(collate(chunk), n_samples, eps).double().numpy()
+            out.extend(samples[:, b, : len(s)] for b, s in enumerate(chunk))
+        return out
+
+    def _noisy(self, samples: np.ndarray, sid: Any) -> np.ndarray:
+        """``samples (K, n, D)`` plus observation noise from the series' own stream."""
+        std = self.module_.model.observation_std().double().numpy()
+        std = std * getattr(self, "noise_scale_", 1.0)
+        return add_noise(samples, std, keyed_rng(self.seed, ("noise", sid)))
+
+    def _predict_at(
+        self,
+        series: list[Series],
+        queries: dict[Any, np.ndarray],
+        quantiles: Sequence[float],
+        n_samples: int,
+    ) -> pd.DataFrame:
+        full, where = with_query_times(series, queries)
+        samples = self._samples(full, n_samples)
+        means, qs = [], {q: [] for q in quantiles}
+        for smp, idx, s in zip(samples, where, series, strict=True):
+            smp = smp[:, idx]
+            means.append(smp.mean(0))
+            if quantiles:
+                noisy = self._noisy(smp, s.id)
+                for q, v in zip(quantiles, np.quantile(noisy, quantiles, axis=0), strict=True):
+                    qs[q].append(v)
+        return predictions_frame(
+            [s.id for s in series],
+            [queries.get(s.id, np.zeros(0)) for s in series],
+            means,
+            qs if quantiles else None,
+            id_col=self.id_col_,
+            time_col=self.time_col_,
+            target_cols=self.target_cols_,
+            codec=self.codec_,
+            scaler=self.scaler_,
+        )
+
+    def _queries(self, times: Any, series: list[Series]) -> dict[Any, np.ndarray]:
+        """Encoded query times per series id: the rows of each series for ``None``."""
+        if times is None:
+            return {s.id: s.times for s in series}
+        return query_times(
+            times, [s.id for s in series], self.codec_, id_col=self.id_col_, time_col=self.time_col_
+        )
+
+    # ------------------------------------------------------------ public
+    def predict(
+        self,
+        df: pd.DataFrame,
+        times: Any = None,
+        quantiles: Sequence[float] | None = (0.05, 0.5, 0.95),
+        n_samples: int = 100,
+    ) -> pd.DataFrame:
+        """Posterior mean and quantiles at new times, conditioning on the rows of ``df``.
+
+        Args:
+            df: the series to condition on (seen in fit or new).
+            times: an array (same times for every series), a dict ``{id: times}``, a
+                DataFrame with id and time columns, or ``None`` for the rows of ``df``.
+            quantiles: levels in (0, 1); from posterior samples plus observation noise.
+            n_samples: posterior samples of z0.
+
+        Returns:
+            ``id, time, <target>, <target>_q<q>...`` sorted by id then time.
+        """
+        qs = check_quantiles(quantiles)
+        n_samples = check_n_samples(n_samples)
+        _, series = self._context(df)
+        return self._predict_at(series, self._queries(times, series), qs, n_samples)
+
+    def interpolate(
+        self,
+        df: pd.DataFrame,
+        quantiles: Sequence[float] | None = (0.05, 0.5, 0.95),
+        n_samples: int = 100,
+    ) -> pd.DataFrame:
+        """Every row of ``df`` (sorted by id, time) with NaN target cells filled by the
+        posterior mean; observed cells keep their values; quantile columns for all cells."""
+        qs = check_quantiles(quantiles)
+        clean, series = self._context(df)
+        queries = {s.id: s.times for s in series}
+        pred = self._predict_at(series, queries, qs, check_n_samples(n_samples))
+        out = pred.copy()
+        for c in self.target_cols_:
+            observed = clean[c].to_numpy(dtype=np.float64)
+            out[c] = np.where(np.isnan(observed), pred[c].to_numpy(), observed)
+        return out
+
+    def extrapolate(
+        self,
+        df: pd.DataFrame,
+        horizon: Any,
+        n_points: int = 20,
+        quantiles: Sequence[float] | None = (0.05, 0.5, 0.95),
+        n_samples: int = 100,
+    ) -> pd.DataFrame:
+        """Forecast ``n_points`` evenly spaced times in ``(last, last + horizon]`` after each
+        series' last row. ``horizon`` is a duration in time units (a ``Timedelta`` or a
+        string such as ``"7D"`` for datetime times)."""
+        h = horizon_units(horizon, self.codec_)
+        n_points = check_n_samples(n_points, "n_points")
+        qs = check_quantiles(quantiles)
+        _, series = self._context(df)
+        steps = np.arange(1, n_points + 1) / n_points * h
+        queries = {s.id: s.times.max() + steps for s in series}
+        return self._predict_at(series, queries, qs, check_n_samples(n_samples))
+
+    def sample(self, df: pd.DataFrame, times: Any = None, n_samples: int = 50) -> pd.DataFrame:
+        """Draws from the posterior predictive (z0 samples through the ODE plus observation
+        noise): a long frame ``id, time, sample, <targets>``."""
+        n_samples = check_n_samples(n_samples)
+        _, series = self._context(df)
+        queries = self._queries(times, series)
+        full, where = with_query_times(series, queries)
+        frames = []
+        for smp, idx, s in zip(self._samples(full, n_samples), where, series, strict=True):
+            noisy = self._noisy(smp[:, idx], s.id)
+            k, n, d = noisy.shape
+            values = self.scaler_.inverse_transform(noisy.reshape(k * n, d))
+            frame = pd.DataFrame({self.id_col_: [s.id] * (k * n)})
+            frame[self.time_col_] = self.codec_.decode_values(np.tile(queries[s.id], k))
+            frame["sample"] = np.repeat(np.arange(k), n)
+            for j, c in enumerate(self.target_cols_):
+                frame[c] = values[:, j]
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True)
+
+    @torch.no_grad()
+    def score(self, df: pd.DataFrame, n_samples: int = 100) -> dict:
+        """Fit quality on ``df`` in original units.
+
+        Returns ``{"mse": {target: ..., "overall": ...}, "mae": {...}, "nll": ...,
+        "n_observed": ...}``: errors of the posterior mean at the observed cells (the
+        encoder reads all of ``df``; ``overall`` pools standardized errors so targets of
+        different units count alike) and ``nll`` = -log p(x) per observed value,
+        estimated by importance sampling over z0 (IWAE, ``n_samples`` samples). With
+        ``poisson=True`` the likelihood is that of the values and their observation times.
+        """
+        n_samples = check_n_samples(n_samples)
+        clean, series = self._context(df)
+        pred = self._predict_at(series, {s.id: s.times for s in series}, (), n_samples)
+        truth = clean[self.target_cols_].to_numpy(dtype=np.float64)
+        mean = pred[self.target_cols_].to_numpy(dtype=np.float64)
+        obs = ~np.isnan(truth)
+        err = np.where(obs, mean - truth, 0.0)
+        scale = np.asarray(self.scaler_.scale_, dtype=np.float64)
+        res: dict[str, Any] = {"mse": {}, "mae": {}}
+        for j, c in enumerate(self.target_cols_):
+            n = obs[:, j].sum()
+            res["mse"][c] = float((err[:, j] ** 2).sum() / n) if n else float("nan")
+            res["mae"][c] = float(np.abs(err[:, j]).sum() / n) if n else float("nan")
+        z = err / scale
+        res["mse"]["overall"] = float((z**2).sum() / obs.sum())
+        res["mae"]["overall"] = float(np.abs(z).sum() / obs.sum())
+        model = self.module_.model
+        total = 0.0
+        with seeded(self.seed):
+            for chunk in chunks(series, _CHUNK):
+                total += float(model.log_marginal(collate(chunk), n_samples).double().sum())
+        n_obs = int(obs.sum())
+        log_jac = float((obs * np.log(scale)).sum())
+        res["nll"] = -(total - log_jac) / n_obs
+        res["n_observed"] = n_obs
+        return res
+
+    @torch.no_grad()
+    def predict_proba(self, df: pd.DataFrame, n_samples: int = 50) -> pd.DataFrame:
+        """Class probabilities averaged over posterior samples: one row per series
+        (``classify="sequence"``) or per row of ``df`` (``"point"``); columns
+        ``p_<class>``."""
+        self._check_fitted()
+        if self.classify is None:
+            raise ValueError("this model was fitted without classify=; no label head.")
+        k = check_n_samples(n_samples)
+        _, series = self._context(df)
+        model = self.module_.model
+        cols = [f"p_{c}" for c in self.classes_]
+        rows = []
+        for chunk, eps in keyed_chunks(series, _CHUNK, self.seed, k, model.latent_dim):
+            probs = model.predict_labels(collate(chunk), k, eps).double().numpy()
+            if probs.ndim == (1 if self.classify == "sequence" else 2):  # binary: P(class 1)
+                probs = np.stack([1 - probs, probs], -1)
+            for b, s in enumerate(chunk):
+                if self.classify == "sequence":
+                    frame = pd.DataFrame([probs[b]], columns=cols)
+                else:
+                    frame = pd.DataFrame(probs[b, : len(s)], columns=cols)
+                    frame.insert(0, self.time_col_, self.codec_.decode_values(s.times))
+                rows.append(frame.assign(**{self.id_col_: s.id}))
+        out = pd.concat(rows, ignore_index=True)
+        first = [self.id_col_] + ([self.time_col_] if self.classify == "point" else [])
+        return out[first + cols]
+
+    def plot(
+        self,
+        df: pd.DataFrame,
+        ids: Sequence[Hashable] | None = None,
+        *,
+        quantiles: tuple[float, float] = (0.05, 0.95),
+        n_samples: int = 100,
+        n_grid: int = 200,
+        horizon: Any = None,
+        max_series: int = 4,
+    ):
+        """Observed points, posterior mean and a quantile band per target and series.
+
+        ``ids`` selects series (default: the first ``max_series``); ``horizon`` extends the
+        curves past each series' last row. Returns a matplotlib ``Figure``.
+        """
+        from .plots import plot_series
+
+        clean, series = self._context(df)
+        by_id = {s.id: s for s in series}
+        ids = [s.id for s in series[:max_series]] if ids is None else list(ids)
+        missing = [i for i in ids if i not in by_id]
+        if missing:
+            from ..frames import DataFrameError
+
+            raise DataFrameError(f"plot: ids {missing!r} are not in the {self.id_col_!r} column.")
+        chosen = [by_id[i] for i in ids]
+        extra = horizon_units(horizon, self.codec_) if horizon is not None else 0.0
+        grids = {s.id: np.linspace(s.times.min(), s.times.max() + extra, n_grid) for s in chosen}
+        lo, hi = sorted(quantiles)
+        pred = self._predict_at(chosen, grids, (lo, hi), check_n_samples(n_samples))
+        return plot_series(
+            pred, clean, ids, self.id_col_, self.time_col_, self.target_cols_, (lo, hi)
+        )
