@@ -1,7 +1,8 @@
 """Simple baselines every model is compared against.
 
 Values: :func:`linear_interpolation` and :func:`last_value` read only the cells in
-``obs_mask`` and predict every point of the batch.
+``obs_mask`` and predict every point of the batch; :func:`naive_frame` is the same on long
+frames. Both use :func:`linear_fill` and :func:`last_value_fill`.
 
 Events: :func:`poisson_loglik` (a homogeneous Poisson process) and
 :func:`histogram_loglik` (a piecewise-constant rate pooled over sequences) are fitted on
@@ -11,17 +12,41 @@ both return the held-out log-likelihood per event, survival term included.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 from .data.batch import IrregularBatch
 
-__all__ = ["linear_interpolation", "last_value", "poisson_loglik", "histogram_loglik"]
+__all__ = [
+    "linear_interpolation",
+    "last_value",
+    "linear_fill",
+    "last_value_fill",
+    "naive_frame",
+    "poisson_loglik",
+    "histogram_loglik",
+]
 
 #: one event window: ``(event_times (n,), start, end)``
 Window = tuple[np.ndarray, float, float]
+
+
+def linear_fill(t_obs: np.ndarray, v_obs: np.ndarray, t_query: np.ndarray) -> np.ndarray:
+    """Linear interpolation of ``v_obs`` at ``t_obs (n,)`` (sorted) to ``t_query``, held
+    flat outside ``t_obs``."""
+    return np.interp(t_query, t_obs, v_obs)
+
+
+def last_value_fill(t_obs: np.ndarray, v_obs: np.ndarray, t_query: np.ndarray) -> np.ndarray:
+    """The last observed value at or before each query time (the first one before them)."""
+    idx = np.searchsorted(t_obs, t_query, side="right") - 1
+    return v_obs[np.clip(idx, 0, len(v_obs) - 1)]
+
+
+FILLS = {"linear": linear_fill, "last": last_value_fill}
 
 
 def _per_feature(batch: IrregularBatch, fill) -> torch.Tensor:
@@ -33,7 +58,7 @@ def _per_feature(batch: IrregularBatch, fill) -> torch.Tensor:
         for d in range(v.shape[2]):
             rows = np.flatnonzero(m[b, :, d])
             if len(rows):
-                out[b, :, d] = fill(t[b], t[b, rows], v[b, rows, d])
+                out[b, :, d] = fill(t[b, rows], v[b, rows, d], t[b])
     return torch.as_tensor(out, dtype=batch.values.dtype, device=batch.values.device)
 
 
@@ -41,18 +66,36 @@ def linear_interpolation(batch: IrregularBatch) -> torch.Tensor:
     """Per-series, per-feature linear interpolation of the observed cells, held flat
     outside them. A feature never observed in a series predicts 0 (the standardized
     mean). Returns ``(B, N, D)``."""
-    return _per_feature(batch, lambda tq, to, vo: np.interp(tq, to, vo))
+    return _per_feature(batch, linear_fill)
 
 
 def last_value(batch: IrregularBatch) -> torch.Tensor:
     """Last observed value carried forward (the first one carried backward before it).
     Returns ``(B, N, D)``."""
+    return _per_feature(batch, last_value_fill)
 
-    def fill(tq, to, vo):
-        idx = np.searchsorted(to, tq, side="right") - 1
-        return vo[np.clip(idx, 0, len(vo) - 1)]
 
-    return _per_feature(batch, fill)
+def naive_frame(
+    context: Any,
+    query: Any,
+    kind: str,
+    *,
+    id_col: Hashable = "id",
+    time_col: Hashable = "time",
+    value_col: Hashable = "value",
+) -> np.ndarray:
+    """The same baselines on long frames: per series of ``query``, ``kind="linear"``
+    interpolation or ``"last"`` value of ``context``'s ``value_col`` at ``query``'s times.
+    Returns ``(len(query),)`` in the order of ``query``'s rows."""
+    if kind not in FILLS:
+        raise ValueError(f"kind must be one of {sorted(FILLS)}, got {kind!r}.")
+    fill = FILLS[kind]
+    out = np.empty(len(query))
+    for sid, q in query.groupby(id_col, sort=False):
+        c = context[context[id_col] == sid].sort_values(time_col)
+        t, v = c[time_col].to_numpy(), c[value_col].to_numpy()
+        out[query.index.get_indexer(q.index)] = fill(t, v, q[time_col].to_numpy())
+    return out
 
 
 def _count_and_exposure(windows: Sequence[Window]) -> tuple[int, float]:

@@ -93,3 +93,76 @@ def test_errors_are_one_line_not_a_trace(tmp_path):
     )
     assert proc.returncode == 2
     assert "patient" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_help_loads_neither_torch_nor_lightning():
+    code = (
+        "import sys\n"
+        "from latentode.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'torch', 'lightning', 'pandas', 'sklearn', 'matplotlib'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_run_demo_leaves_threads_and_backend_alone(tmp_path):
+    import matplotlib
+    import torch
+
+    from latentode.cli import run_demo
+
+    threads, backend = torch.get_num_threads(), matplotlib.get_backend()
+    res = run_demo(
+        n_series=20, max_epochs=1, progress=False, threads=2, plot=str(tmp_path / "d.png")
+    )
+    assert (tmp_path / "d.png").exists() and res["epochs"] >= 0
+    assert torch.get_num_threads() == threads
+    assert matplotlib.get_backend() == backend
+
+
+def test_naive_fills_match_independent_computations():
+    import numpy as np
+
+    from latentode.data import Series, collate
+    from latentode.naive import (
+        last_value,
+        last_value_fill,
+        linear_fill,
+        linear_interpolation,
+        naive_frame,
+    )
+
+    rng = np.random.default_rng(0)
+    t_obs = np.sort(rng.uniform(0, 10, 7))
+    v_obs = rng.normal(size=7)
+    tq = np.linspace(-1, 11, 40)
+    manual_last = []
+    for t in tq:  # a hand loop: the latest observation at or before t, else the first
+        before = [v for s, v in zip(t_obs, v_obs, strict=True) if s <= t]
+        manual_last.append(before[-1] if before else v_obs[0])
+    assert np.allclose(last_value_fill(t_obs, v_obs, tq), manual_last)
+    inside = (tq >= t_obs[0]) & (tq <= t_obs[-1])
+    for t, got in zip(tq[inside], linear_fill(t_obs, v_obs, tq)[inside], strict=True):
+        j = np.searchsorted(t_obs, t, side="right") - 1
+        j = min(j, len(t_obs) - 2)
+        w = (t - t_obs[j]) / (t_obs[j + 1] - t_obs[j])
+        assert np.isclose(got, (1 - w) * v_obs[j] + w * v_obs[j + 1])
+    # frames and batches: the same numbers
+    series, rows_c, rows_q = [], [], []
+    for i in range(3):
+        t = np.sort(rng.uniform(0, 5, 12))
+        v = np.sin(t + i)
+        seen = rng.random(12) < 0.5
+        seen[0] = True
+        series.append(Series(times=t, values=np.where(seen, v, np.nan)[:, None], id=i))
+        rows_c += [(i, a, b) for a, b, s in zip(t, v, seen, strict=True) if s]
+        rows_q += [(i, a) for a in t]
+    context = pd.DataFrame(rows_c, columns=["id", "time", "value"])
+    query = pd.DataFrame(rows_q, columns=["id", "time"])
+    batch = collate(series)
+    for kind, fn in (("linear", linear_interpolation), ("last", last_value)):
+        from_frame = naive_frame(context, query, kind)
+        from_batch = np.concatenate([fn(batch)[b, :12, 0].double().numpy() for b in range(3)])
+        assert np.allclose(from_frame, from_batch, atol=1e-6), kind

@@ -98,9 +98,7 @@ def test_saved_files_unchanged(fresh, recorded):
     for name, want in recorded["files"].items():
         got = fresh["files"][name]
         kind = want["config"]["estimator"]
-        errors = _compare(
-            _normalised(got["config"], kind), _normalised(want["config"], kind), name
-        )
+        errors = _compare(_normalised(got["config"], kind), _normalised(want["config"], kind), name)
         for key, w in want["weights"].items():
             g = got["weights"].get(key)
             assert g is not None, f"{name}: weight {key} missing"

@@ -3,7 +3,12 @@ import math
 import torch
 from torch import nn
 
-from latentode.nn.intensity import AugmentedField, IntensityHead, poisson_process_log_likelihood
+from latentode.nn.intensity import (
+    AugmentedField,
+    IntensityHead,
+    cell_poisson_log_likelihood,
+    poisson_process_log_likelihood,
+)
 from latentode.nn.odefunc import ODEFunc
 from latentode.nn.solve import SolverConfig, solve_at_times
 
@@ -90,3 +95,23 @@ def test_marks_and_empty_sequences():
     comp = torch.tensor([0.5, 2.0])
     ll = poisson_process_log_likelihood(rates, marks, mask, comp)
     assert torch.allclose(ll, torch.tensor([math.log(2.0) + math.log(3.0) - 0.5, -2.0]))
+
+
+def test_cell_likelihood_equals_marked_events():
+    """Cells observed per feature are the events of a marked process with one mark per
+    feature: the two likelihoods agree, and unmarked cells have no influence."""
+    torch.manual_seed(0)
+    k, b, n, d = 2, 3, 5, 4
+    rates = torch.rand(k, b, n, d) + 0.1
+    marks = torch.randint(0, d, (b, n))
+    event = (torch.rand(b, n) < 0.7).float()
+    cells = torch.nn.functional.one_hot(marks, d).float() * event[..., None]
+    comp = torch.rand(k, b)
+    want = poisson_process_log_likelihood(rates, marks, event, comp)
+    got = cell_poisson_log_likelihood(rates, cells, comp)
+    assert torch.allclose(got, want, atol=1e-6)
+    closed = (torch.log(rates) * cells).sum((-1, -2)) - comp
+    assert torch.allclose(got, closed, atol=1e-6)
+    other = rates.clone()
+    other[..., cells == 0] = 1e-30  # rates at unobserved cells change nothing
+    assert torch.allclose(cell_poisson_log_likelihood(other, cells, comp), got)

@@ -137,6 +137,8 @@ def test_evolve_backward_and_forward_per_row(method):
 def test_solver_config_validates():
     with pytest.raises(ValueError, match="method"):
         SolverConfig(method="nope")
+    with pytest.raises(ValueError, match="dopri5"):  # the message lists torchdiffeq's methods
+        SolverConfig(method="tsit5")
     with pytest.raises(ValueError, match="grid_step"):
         SolverConfig(grid_step=math.inf)
 
@@ -202,3 +204,26 @@ def test_written_out_steps_equal_torchdiffeq(method):
 
     want = odeint(field, h, s, method=method)[-1]
     assert torch.equal(got, want)
+
+
+def test_methods_come_from_torchdiffeqs_registry():
+    from torchdiffeq._impl.odeint import SOLVERS
+
+    from latentode.nn.solve import ADAPTIVE_METHODS, FIXED_STEP_METHODS
+
+    assert set(FIXED_STEP_METHODS) | set(ADAPTIVE_METHODS) == set(SOLVERS)
+    assert not set(FIXED_STEP_METHODS) & set(ADAPTIVE_METHODS)
+    assert {"euler", "rk4", "heun2"} <= set(FIXED_STEP_METHODS)
+    assert {"dopri5", "bosh3"} <= set(ADAPTIVE_METHODS)
+    a = torch.tensor([[0.0, 1.0], [-1.0, 0.0]])
+    z0, t = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 0.3, 0.7]])
+    exact = expm_solution(a, z0, t)
+    for method in ("heun2", "bosh3"):  # methods the old whitelist refused
+        out = solve_at_times(
+            LinearField(a),
+            z0,
+            torch.zeros(1),
+            t,
+            SolverConfig(method, rtol=1e-7, atol=1e-9, grid_step=0.01),
+        )
+        assert torch.allclose(out, exact, atol=1e-3), method

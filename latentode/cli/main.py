@@ -1,0 +1,110 @@
+"""Command line: ``latentode demo | fit | predict | plot``.
+
+``fit``, ``predict`` and ``plot`` read CSV or Parquet long frames (one row per series id
+and time, one column per target, empty = not observed); a text time column is parsed as
+datetimes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from .commands import cmd_fit, cmd_plot, cmd_predict
+from .demo import print_demo, run_demo
+
+__all__ = ["main", "build_parser"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="latentode", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    fit = sub.add_parser("fit", help="fit a LatentODE on a CSV/Parquet long frame")
+    fit.add_argument("data")
+    fit.add_argument("--id-col", default="id")
+    fit.add_argument("--time-col", default="time")
+    fit.add_argument("--target-cols", help="comma-separated; default: every numeric column")
+    fit.add_argument("--out", required=True, help="model directory to write")
+    fit.add_argument("--max-epochs", type=int, default=200)
+    fit.add_argument("--latent-dim", type=int, default=16)
+    fit.add_argument("--encoder", choices=("odernn", "rnn"), default="odernn")
+    fit.add_argument("--duplicates", choices=("error", "mean"), default="error")
+    fit.add_argument("--seed", type=int, default=0)
+    fit.add_argument("--quiet", action="store_true")
+    fit.set_defaults(func=cmd_fit)
+    pred = sub.add_parser("predict", help="predict with a saved model")
+    pred.add_argument("model")
+    pred.add_argument("data", help="rows to condition on")
+    pred.add_argument("--times", help="comma-separated times for every series")
+    pred.add_argument("--times-file", help="CSV/Parquet with id and time columns")
+    pred.add_argument("--horizon", help="extrapolate this far after each series' last row")
+    pred.add_argument("--n-points", type=int, default=20)
+    pred.add_argument("--quantiles", default="0.05,0.5,0.95")
+    pred.add_argument("--n-samples", type=int, default=100)
+    pred.add_argument("--out", required=True)
+    pred.set_defaults(func=cmd_predict)
+    plot = sub.add_parser("plot", help="plot observed points, posterior mean and bands")
+    plot.add_argument("model")
+    plot.add_argument("data")
+    plot.add_argument("--ids", help="comma-separated series ids (default: first four)")
+    plot.add_argument("--horizon", type=float)
+    plot.add_argument("--out", required=True)
+    plot.set_defaults(func=cmd_plot)
+    demo = sub.add_parser("demo", help="train a Latent ODE on the built-in periodic set")
+    demo.add_argument("--n-series", type=int, default=400)
+    demo.add_argument(
+        "--observed",
+        type=float,
+        default=0.1,
+        help="fraction of rows the model sees when interpolating",
+    )
+    demo.add_argument("--max-epochs", type=int, default=40)
+    demo.add_argument("--plot", default="latentode-demo.png", help="PNG path ('' for none)")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--threads", type=int, default=1)
+    demo.add_argument("--json", help="also write the figures to this JSON file")
+    demo.add_argument("--no-progress", action="store_true")
+    return parser
+
+
+def _setup_process(args: argparse.Namespace) -> None:
+    """The command line's own process: a file backend for plots, the thread count."""
+    if args.command in ("demo", "plot"):
+        import matplotlib
+
+        matplotlib.use("Agg")
+    if args.command == "demo":
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_process(args)
+    if args.command == "demo":
+        res = run_demo(
+            n_series=args.n_series,
+            observed=args.observed,
+            max_epochs=args.max_epochs,
+            seed=args.seed,
+            progress=not args.no_progress,
+            threads=args.threads,
+            plot=args.plot or None,
+        )
+        print_demo(res)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(res, f, indent=2)
+        return 0
+    from ..estimators import ModelFileError
+    from ..frames import DataFrameError
+
+    try:
+        args.func(args)
+    except (DataFrameError, ModelFileError, ValueError) as err:
+        print(f"latentode {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    return 0
