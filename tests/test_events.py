@@ -251,6 +251,7 @@ def test_files_saved_before_the_jump_dynamics_load_as_latent(tmp_path):
     cfg["params"].pop("dynamics")  # as written before the option existed
     cfg["params"].pop("max_step")
     cfg["fitted"]["module_hparams"].pop("dynamics")
+    cfg.pop("format_version"), cfg.pop("config_sha256")  # format 1 had neither
     cfg_path.write_text(json.dumps(cfg))
     loaded = EventIntensity.load(path)
     assert loaded.dynamics == "latent" and isinstance(loaded.module_.model, EventModel)

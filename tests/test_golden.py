@@ -77,11 +77,14 @@ def _normalised(config: dict, estimator: str) -> dict:
     - estimator ``params``: a ``solver`` method name or ``SolverConfig`` instead of
       ``solver, rtol, atol, grid_step``; ``train_samples`` for the training ``n_samples``;
     - ``module_hparams``: the training fields under ``training`` (a ``TrainingConfig``),
-      ``hidden_dim`` for the models' ``enc_hidden``."""
+      ``hidden_dim`` for the models' ``enc_hidden``;
+    - format 2 (issue 12) adds ``format_version`` and ``config_sha256`` (a checksum of
+      the other fields), compared by the checksum tests instead."""
     from latentode.estimators.persistence import params_from_json, params_to_json
     from latentode.training import EventModule, LatentODEModule, TrainingConfig
 
-    config = {k: v for k, v in config.items() if k != "latentode_version"}
+    skip = ("latentode_version", "format_version", "config_sha256")
+    config = {k: v for k, v in config.items() if k not in skip}
     config["params"] = params_to_json(params_from_json(config["params"]))
     hp = dict(config["fitted"]["module_hparams"])
     if "enc_hidden" in hp:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import numpy as np
-
 __all__ = ["run_demo", "print_demo", "interpolation_context"]
 
 
@@ -35,9 +33,10 @@ def run_demo(
     """
     import torch
 
+    if threads is None:
+        return _run(n_series, observed, max_epochs, seed, progress, plot)
     previous = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
+    torch.set_num_threads(threads)
     try:
         return _run(n_series, observed, max_epochs, seed, progress, plot)
     finally:
@@ -47,7 +46,13 @@ def run_demo(
 def interpolation_context(test: Any, observed: float, seed: int) -> Any:
     """The rows of ``test`` (columns ``id, time``) the model sees when interpolating: each
     row with probability ``observed`` (``np.random.default_rng(seed)``, one draw per row in
-    order), and every series' first row."""
+    order), and every series' first row.
+
+    Not :func:`latentode.datasets.subsample_frame`: that one keeps exactly
+    ``round(observed * n)`` rows per series, drawn without replacement, so the same seed
+    picks other rows (and the demo's recorded figures would change)."""
+    import numpy as np
+
     rng = np.random.default_rng(seed)
     keep = test.groupby("id")["time"].transform(lambda t: rng.random(len(t)) < observed)
     first = test.groupby("id")["time"].transform("min") == test["time"]
@@ -78,6 +83,7 @@ def _run(
     model.fit(train)
     seconds = time.perf_counter() - start
     context_i = interpolation_context(test, observed, seed + 1)
+    # every series lies on the shared grid linspace(0, 2, 50): the cut is time <= 1.0
     seen, future = split_frame_extrapolation(test, 0.5)
     tasks = {
         "interpolation": (context_i, test),
@@ -102,6 +108,8 @@ def _run(
 def _score(model: Any, context: Any, query: Any) -> dict:
     """MSE of the model and the naive baselines at the ``query`` rows, and the 90% band's
     coverage, given the ``context`` rows."""
+    import numpy as np
+
     from ..naive import naive_frame
 
     times = {sid: g["time"].to_numpy() for sid, g in query.groupby("id")}

@@ -16,6 +16,7 @@ from sklearn.exceptions import NotFittedError
 
 from .persistence import read_model, write_model
 from .sampling import seeded
+from .schema import ModelFileError, check_fields, check_module_sizes
 from .training import TrainerSettings, train
 
 __all__ = ["LightningEstimator"]
@@ -57,8 +58,11 @@ class LightningEstimator(BaseEstimator):
         the caller's random state is restored afterwards."""
         return seeded(self.seed)
 
-    def _train(self, module: Any, datamodule: Any, has_val: bool) -> None:
-        """Fit with early stopping on ``val_loss`` and restore the best weights."""
+    def _train(
+        self, module: Any, datamodule: Any, has_val: bool, checkpoint_dir: Any = None
+    ) -> dict[str, Any]:
+        """Fit with early stopping on ``val_loss`` and restore the best weights; returns
+        the training's fitted attributes (set by :meth:`_commit`)."""
         settings = TrainerSettings(
             max_epochs=self.max_epochs,
             gradient_clip_val=self.gradient_clip_val,
@@ -67,13 +71,42 @@ class LightningEstimator(BaseEstimator):
             verbose=self.verbose,
             trainer_kwargs=dict(self.trainer_kwargs or {}),
         )
-        result = train(type(self).__name__, module, datamodule, has_val, settings)
-        self.n_epochs_ = result.n_epochs
-        self.train_metrics_ = result.metrics
+        result = train(type(self).__name__, module, datamodule, has_val, settings, checkpoint_dir)
+        attrs: dict[str, Any] = {"n_epochs_": result.n_epochs, "train_metrics_": result.metrics}
         if result.best_val_loss is not None:
-            self.best_val_loss_ = result.best_val_loss
+            attrs["best_val_loss_"] = result.best_val_loss
+        return attrs
+
+    #: fitted attributes a fit may leave out, removed from an earlier fit when it does
+    _optional_fitted = ("best_val_loss_", "classes_", "label_col_", "noise_scale_")
+
+    def _commit(self, attrs: dict[str, Any]) -> None:
+        """Set the fitted attributes at once, after training succeeded: an interrupted or
+        failed ``fit`` leaves the estimator as it was."""
+        for name in self._optional_fitted:
+            if name not in attrs and hasattr(self, name):
+                delattr(self, name)
+        for name, value in attrs.items():
+            setattr(self, name, value)
 
     # ------------------------------------------------------------ save / load
+    @classmethod
+    def _from_saved_params(cls, params: dict, source: str) -> LightningEstimator:
+        """The estimator of the saved parameters, each checked against the constraints."""
+        names = set(cls._get_param_names())
+        unknown = sorted(set(params) - names)
+        if unknown:
+            raise ModelFileError(
+                f"{source}: field params.{unknown[0]} is not a parameter of {cls.__name__}; "
+                "the file was written by another version or modified."
+            )
+        est = cls(**params)
+        try:
+            est._check_params()
+        except ValueError as err:  # InvalidParameterError names the parameter
+            raise ModelFileError(f"{source}: field params: {err}") from None
+        return est
+
     def _fitted_state(self) -> dict:
         """JSON-safe fitted state (everything but the weights); subclasses extend."""
         raise NotImplementedError
@@ -93,14 +126,27 @@ class LightningEstimator(BaseEstimator):
             self.module_.state_dict(),
         )
 
+    #: field -> :class:`~.schema.Field` of the fitted state in ``config.json``
+    _fitted_schema: dict = {}
+
     @classmethod
     def load(cls, path: str | Path):
-        """Rebuild a saved estimator; never unpickles arbitrary objects."""
-        from .persistence import ModelFileError
-
+        """Rebuild a saved estimator; never unpickles arbitrary objects. Every field of
+        ``config.json`` is checked (checksum, format version, parameter constraints,
+        fitted-state types, sizes) before the module is built: a
+        :class:`~.schema.ModelFileError` naming the field otherwise."""
         params, fitted, state = read_model(path, cls.__name__)
-        est = cls(**params)
-        est._restore(fitted)
+        source = str(Path(path) / "config.json")
+        est = cls._from_saved_params(params, source)
+        check_fields(fitted, cls._fitted_schema, "fitted", source)
+        check_module_sizes(fitted["module_hparams"], source)
+        try:
+            est._restore(fitted)
+        except (KeyError, TypeError, ValueError, IndexError) as err:
+            raise ModelFileError(
+                f"{source}: the fitted state does not describe a model ({err!r:.200}); "
+                "the file is damaged or was modified. Save the model again."
+            ) from None
         # files saved before the models had a value scaler (0.2.x) lack its buffers;
         # the estimators standardize values themselves, so the identity is exact
         scaler_keys = [k for k in est.module_.state_dict() if ".value_scaler." in k]

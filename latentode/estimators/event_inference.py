@@ -14,7 +14,13 @@ import pandas as pd
 import torch
 
 from ..data.batch import collate
-from ..frames import DataFrameError, EventSequence, events_to_series
+from ..frames import (
+    DataFrameError,
+    EventSequence,
+    check_quantiles,
+    events_to_series,
+    horizon_units,
+)
 from .params import check_n_samples
 from .sampling import keyed_chunks, keyed_rng, keyed_seed
 
@@ -199,3 +205,46 @@ class EventInference:
         return out.sort_values(
             [self.id_col_, "sample", self.time_col_], kind="stable", ignore_index=True
         )
+
+    def predict_next(
+        self,
+        events: pd.DataFrame,
+        quantiles: Sequence[float] = (0.1, 0.5, 0.9),
+        *,
+        n_samples: int = 100,
+        horizon: Any = None,
+        n_grid: int = 400,
+    ) -> pd.DataFrame:
+        """Quantiles of the next event time after each sequence's last event, from the
+        posterior predictive survival ``mean_k exp(-(Λ_k(t) - Λ_k(t_last)))``. Columns
+        ``id, last_time, next_q<q>``; NaN where the quantile lies more than ``horizon`` (a
+        duration, as in :meth:`LatentODE.extrapolate`; default: 10 mean gaps, at least
+        the window length) after the last event."""
+        qs = check_quantiles(quantiles)
+        if not qs:
+            raise DataFrameError("predict_next needs at least one quantile.")
+        n_samples = check_n_samples(n_samples)
+        n_grid = check_n_samples(n_grid, "n_grid")
+        if n_grid < 2:
+            raise ValueError(f"n_grid must be an integer >= 2, got {n_grid!r}.")
+        self._check_fitted()
+        h_user = horizon_units(horizon, self.codec_) if horizon is not None else None
+        seqs = [s for s in self._sequences(events) if len(s.times)]
+        rows = []
+        for s in seqs:
+            last = float(s.times.max())
+            span = max(s.end - s.start, 1e-12)
+            h = max(span, 10 * span / max(len(s.times), 1)) if h_user is None else h_user
+            grid = last + np.linspace(0.0, h, n_grid)
+            _, cum = self._posterior([s], [grid], n_samples)[0]
+            tot = cum.sum(-1)  # (K, G)
+            cdf = 1.0 - np.exp(-(tot - tot[:, :1])).mean(0)
+            row = {self.id_col_: s.id, "last_time": self.codec_.decode_values([last])[0]}
+            for q in qs:
+                if cdf[-1] < q:
+                    row[f"next_q{q:g}"] = np.nan
+                    continue
+                t_q = float(np.interp(q, np.maximum.accumulate(cdf), grid))
+                row[f"next_q{q:g}"] = self.codec_.decode_values([t_q])[0]
+            rows.append(row)
+        return pd.DataFrame(rows)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from numbers import Real
+from numbers import Integral, Real
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,6 @@ from ..frames import (
     check_events,
     check_quantiles,
     events_to_series,
-    horizon_units,
 )
 from ..models.jump_event import JumpEventModel
 from ..nn.solve import SolverConfig  # noqa: TC001 - a parameter type
@@ -28,6 +28,7 @@ from .base import LightningEstimator
 from .event_inference import _CHUNK, EventInference
 from .params import COMMON, as_solver_config, check_n_samples, solver_hparams
 from .sampling import chunks, seeded
+from .schema import Field
 
 __all__ = ["EventIntensity"]
 
@@ -160,11 +161,14 @@ class EventIntensity(EventInference, LightningEstimator):
         time_col: Hashable = "time",
         mark_col: Hashable | None = None,
         window: Any = None,
+        *,
+        checkpoint_dir: str | Path | None = None,
     ) -> EventIntensity:
         """Fit on one row per event. ``window``: ``None`` (each sequence's first..last
         event), a ``(start, end)`` pair for all, a pair of column names holding per-id
         start/end, or a DataFrame with id, ``start`` and ``end`` (ids without events are
-        empty sequences)."""
+        empty sequences). ``checkpoint_dir``, faults and Ctrl-C: as in
+        :meth:`LatentODE.fit`."""
         self._check_params()
         times = events[time_col] if time_col in getattr(events, "columns", []) else None
         if times is None or len(times) == 0:
@@ -173,6 +177,13 @@ class EventIntensity(EventInference, LightningEstimator):
             )
         codec = TimeCodec.fit(times.dropna())
         seqs, marks = check_events(events, id_col, time_col, mark_col, window, codec=codec)
+        empty = [s.id for s in seqs if not s.end > s.start]
+        if empty:
+            raise DataFrameError(
+                f"sequence(s) {empty[:5]!r} have a window of zero length (a single event and "
+                "no window?); the likelihood of a zero-length window is unbounded. Pass "
+                "window=(start, end) or per-id windows."
+            )
         series = events_to_series(seqs, len(marks))
         train, val = self._split(series)
         offset, scale = fit_time_scale(train)
@@ -186,11 +197,30 @@ class EventIntensity(EventInference, LightningEstimator):
         )
         with self._seeded():
             module = EventModule(**hparams)
-            self.id_col_, self.time_col_, self.mark_col_ = id_col, time_col, mark_col
-            self.codec_, self.marks_, self.n_sequences_ = codec, marks, len(series)
-            self._train(module, dm, has_val=bool(val))
-        self.module_ = module
+            trained = self._train(module, dm, bool(val), checkpoint_dir)
+        self._commit(
+            {
+                **trained,
+                "id_col_": id_col,
+                "time_col_": time_col,
+                "mark_col_": mark_col,
+                "codec_": codec,
+                "marks_": marks,
+                "n_sequences_": len(series),
+                "module_": module,
+            }
+        )
         return self
+
+    _fitted_schema = {
+        "id_col": Field(str, Integral),
+        "time_col": Field(str, Integral),
+        "mark_col": Field(str, Integral, None),
+        "codec": Field(dict),
+        "marks": Field(list),
+        "n_sequences": Field(Integral),
+        "module_hparams": Field(dict),
+    }
 
     def _fitted_state(self) -> dict:
         return {
@@ -332,44 +362,6 @@ class EventIntensity(EventInference, LightningEstimator):
             "n_events": n_events,
             "n_sequences": len(seqs),
         }
-
-    def predict_next(
-        self,
-        events: pd.DataFrame,
-        quantiles: Sequence[float] = (0.1, 0.5, 0.9),
-        *,
-        n_samples: int = 100,
-        horizon: Any = None,
-        n_grid: int = 400,
-    ) -> pd.DataFrame:
-        """Quantiles of the next event time after each sequence's last event, from the
-        posterior predictive survival ``mean_k exp(-(Λ_k(t) - Λ_k(t_last)))``. Columns
-        ``id, last_time, next_q<q>``; NaN where the quantile lies more than ``horizon`` (a
-        duration, as in :meth:`LatentODE.extrapolate`; default: 10 mean gaps, at least
-        the window length) after the last event."""
-        qs = check_quantiles(quantiles)
-        if not qs:
-            raise DataFrameError("predict_next needs at least one quantile.")
-        h_user = horizon_units(horizon, self.codec_) if horizon is not None else None
-        seqs = [s for s in self._sequences(events) if len(s.times)]
-        rows = []
-        for s in seqs:
-            last = float(s.times.max())
-            span = max(s.end - s.start, 1e-12)
-            h = max(span, 10 * span / max(len(s.times), 1)) if h_user is None else h_user
-            grid = last + np.linspace(0.0, h, n_grid)
-            _, cum = self._posterior([s], [grid], n_samples)[0]
-            tot = cum.sum(-1)  # (K, G)
-            cdf = 1.0 - np.exp(-(tot - tot[:, :1])).mean(0)
-            row = {self.id_col_: s.id, "last_time": self.codec_.decode_values([last])[0]}
-            for q in qs:
-                if cdf[-1] < q:
-                    row[f"next_q{q:g}"] = np.nan
-                    continue
-                t_q = float(np.interp(q, np.maximum.accumulate(cdf), grid))
-                row[f"next_q{q:g}"] = self.codec_.decode_values([t_q])[0]
-            rows.append(row)
-        return pd.DataFrame(rows)
 
     def plot(
         self,

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from numbers import Real
+from numbers import Integral, Real
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -32,6 +33,7 @@ from .base import LightningEstimator
 from .latent_inference import LatentInference
 from .params import COMMON, as_solver_config, solver_hparams
 from .sampling import keyed_rng
+from .schema import Field
 
 __all__ = ["LatentODE"]
 
@@ -162,12 +164,16 @@ class LatentODE(LatentInference, LightningEstimator):
 
     # ================================================================ fitting
     def _module_hparams(
-        self, n_features: int, offset: float, scale: float, base_rate: list[float]
+        self,
+        n_features: int,
+        offset: float,
+        scale: float,
+        base_rate: list[float],
+        n_classes: int = 0,
     ) -> dict:
         """The module's arguments (saved in the model file as ``module_hparams``)."""
         extra: dict = {"poisson": True, "poisson_base_rate": base_rate} if self.poisson else {}
         if self.classify is not None:
-            n_classes = len(self.classes_)
             extra.update(
                 n_labels=1 if n_classes == 2 else n_classes,
                 label_kind=self.classify,
@@ -204,10 +210,19 @@ class LatentODE(LatentInference, LightningEstimator):
         time_col: Hashable = "time",
         target_cols: Sequence[Hashable] | None = None,
         label_col: Hashable | None = None,
+        *,
+        checkpoint_dir: str | Path | None = None,
     ) -> LatentODE:
         """Fit on a long DataFrame: one row per (id, time), one column per target, NaN =
         not observed. ``target_cols=None`` takes every numeric column but id, time and
-        ``label_col`` (the labels when ``classify`` is set)."""
+        ``label_col`` (the labels when ``classify`` is set).
+
+        ``checkpoint_dir``: write a Lightning checkpoint there after every epoch; calling
+        ``fit`` again with the same data and directory after a crash resumes from it,
+        losing at most the epoch in progress. Ctrl-C raises ``KeyboardInterrupt`` and
+        leaves the estimator as it was; a fault during training (a non-finite or exploding
+        loss) stops it with a :class:`~.training.TrainingStopped` warning and the last good
+        weights, or a :class:`~.training.TrainingError` if there were none."""
         self._check_params()
         if (self.classify is None) != (label_col is None):
             raise ValueError("set classify='sequence' or 'point' and pass label_col= together.")
@@ -220,11 +235,12 @@ class LatentODE(LatentInference, LightningEstimator):
         codec = TimeCodec.fit(clean[time_col])
         scaler = fit_scaler(clean, targets)
         series = frame_to_series(clean, id_col, time_col, targets, codec, scaler)
+        labels: dict = {}
         if label_col is not None:
             series, classes = attach_labels(
                 df, clean, series, id_col, time_col, label_col, self.classify
             )
-            self.classes_, self.label_col_ = classes, label_col
+            labels = {"classes_": classes, "label_col_": label_col}
         train, val = self._split(series)
         masks = dict(
             fraction_range=(self.min_observed, 1.0), extrapolate_prob=self.extrapolate_prob
@@ -233,7 +249,13 @@ class LatentODE(LatentInference, LightningEstimator):
         offset, scale = fit_time_scale(train)
         exposure = sum(float(s.times.max() - s.times.min()) for s in train) / scale
         counts = np.sum([s.mask.sum(0) for s in train], axis=0)
-        hparams = self._module_hparams(len(targets), offset, scale, base_rates(counts, exposure))
+        hparams = self._module_hparams(
+            len(targets),
+            offset,
+            scale,
+            base_rates(counts, exposure),
+            len(labels.get("classes_", [])),
+        )
         dm = IrregularDataModule(
             train,
             val,
@@ -244,11 +266,22 @@ class LatentODE(LatentInference, LightningEstimator):
         with self._seeded():
             module = LatentODEModule(**hparams)
             module.model.set_value_scale(0.0, 1.0)  # values are standardized by ``scaler_``
-            self.id_col_, self.time_col_, self.target_cols_ = id_col, time_col, list(targets)
-            self.codec_, self.scaler_ = codec, scaler
-            self.n_features_in_, self.n_series_ = len(targets), len(series)
-            self._train(module, dm, has_val=bool(val))
-        self.module_ = module
+            trained = self._train(module, dm, bool(val), checkpoint_dir)
+        self._commit(
+            {
+                **trained,
+                **labels,
+                "id_col_": id_col,
+                "time_col_": time_col,
+                "target_cols_": list(targets),
+                "codec_": codec,
+                "scaler_": scaler,
+                "n_features_in_": len(targets),
+                "n_series_": len(series),
+                "module_": module,
+                "noise_scale_": 1.0,
+            }
+        )
         self.noise_scale_ = self._calibrate_noise(val) if val else 1.0
         return self
 
@@ -280,6 +313,19 @@ class LatentODE(LatentInference, LightningEstimator):
         )
 
     # ----------------------------------------------------------- persistence
+    _fitted_schema = {
+        "id_col": Field(str, Integral),
+        "time_col": Field(str, Integral),
+        "target_cols": Field(list),
+        "codec": Field(dict),
+        "scaler": Field(dict),
+        "n_series": Field(Integral),
+        "module_hparams": Field(dict),
+        "noise_scale": Field(Real, required=False),
+        "classes": Field(list, None, required=False),
+        "label_col": Field(str, Integral, None, required=False),
+    }
+
     def _fitted_state(self) -> dict:
         return {
             "id_col": self.id_col_,
@@ -305,5 +351,9 @@ class LatentODE(LatentInference, LightningEstimator):
         hparams.setdefault("encoder_method", "rk4")
         self.module_ = LatentODEModule.from_hparams(hparams)
         self.noise_scale_ = float(state.get("noise_scale", 1.0))  # 1: files saved before
+        if not (np.isfinite(self.noise_scale_) and self.noise_scale_ > 0):
+            raise ValueError(f"noise_scale must be positive, got {self.noise_scale_!r}")
+        if len(self.target_cols_) != hparams.get("input_dim", len(self.target_cols_)):
+            raise ValueError("target_cols and module_hparams.input_dim disagree")
         if state.get("classes") is not None:
             self.classes_, self.label_col_ = state["classes"], state["label_col"]

@@ -4,16 +4,21 @@
 from __future__ import annotations
 
 import logging
+import signal
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
-__all__ = ["TrainerSettings", "TrainingResult", "train"]
+from .faults import Diverged, FaultGuard, TrainingError, TrainingStopped, recover
+
+__all__ = ["TrainerSettings", "TrainingResult", "TrainingError", "TrainingStopped", "train"]
 
 _QUIET = (".*does not have many workers.*", ".*transfer_batch_to_device.*", ".*LeafSpec.*")
 
@@ -37,7 +42,9 @@ class TrainingResult:
     best_val_loss: float | None
 
 
-def _trainer(settings: TrainerSettings, callbacks: list, has_val: bool, root: str) -> L.Trainer:
+def _trainer(
+    settings: TrainerSettings, callbacks: list, checkpointing: bool, has_val: bool, root: str
+) -> L.Trainer:
     kwargs: dict[str, Any] = dict(
         max_epochs=settings.max_epochs,
         logger=False,
@@ -46,7 +53,7 @@ def _trainer(settings: TrainerSettings, callbacks: list, has_val: bool, root: st
         gradient_clip_val=settings.gradient_clip_val,
         default_root_dir=root,
         callbacks=callbacks,
-        enable_checkpointing=has_val,
+        enable_checkpointing=checkpointing,
         num_sanity_val_steps=0,
         accelerator="cpu",
         devices=1,
@@ -70,20 +77,49 @@ def _warn_few_steps(owner: str, settings: TrainerSettings, n_batches: int) -> No
         )
 
 
+def _fit(trainer: L.Trainer, module: Any, datamodule: Any, ckpt_path: str | None) -> None:
+    """``trainer.fit``, with Ctrl-C raised as ``KeyboardInterrupt`` (Lightning turns it into
+    ``SystemExit(1)`` and ignores SIGINT afterwards; the handler is restored)."""
+    main = threading.current_thread() is threading.main_thread()
+    handler = signal.getsignal(signal.SIGINT) if main else None
+    try:
+        with warnings.catch_warnings():
+            for message in _QUIET:
+                warnings.filterwarnings("ignore", message=message)
+            trainer.fit(module, datamodule, ckpt_path=ckpt_path)
+    except SystemExit as err:
+        if isinstance(err.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
+        raise
+    finally:
+        if main and handler is not None:
+            signal.signal(signal.SIGINT, handler)
+
+
 def train(
     owner: str,
     module: L.LightningModule,
     datamodule: L.LightningDataModule,
     has_val: bool,
     settings: TrainerSettings,
+    checkpoint_dir: str | Path | None = None,
 ) -> TrainingResult:
     """Fit ``module``; with validation, keep the best ``val_loss`` weights. ``owner``
-    names the estimator in warnings. The module ends on the CPU in eval mode."""
-    best = None
+    names the estimator in warnings. The module ends on the CPU in eval mode.
+
+    With ``checkpoint_dir``, a checkpoint is written there after every epoch and a run
+    finding one resumes from it (a killed process loses at most the epoch in progress).
+
+    Raises:
+        TrainingError: a fault before any epoch ended with finite weights.
+        KeyboardInterrupt: on Ctrl-C.
+    """
     quiet = logging.getLogger("lightning.pytorch")
     level = quiet.level
-    with tempfile.TemporaryDirectory(prefix="latentode-") as root:
-        callbacks: list = []
+    guard = FaultGuard()
+    with tempfile.TemporaryDirectory(prefix="latentode-") as tmp:
+        root = str(checkpoint_dir) if checkpoint_dir is not None else tmp
+        callbacks: list = [guard]
         ckpt = None
         if has_val:
             ckpt = ModelCheckpoint(
@@ -92,19 +128,41 @@ def train(
             callbacks.append(ckpt)
             if settings.early_stopping:
                 callbacks.append(EarlyStopping("val_loss", patience=settings.patience))
+        resume = None
+        if checkpoint_dir is not None:
+            callbacks.append(
+                ModelCheckpoint(
+                    dirpath=root, filename="resume", save_top_k=0, save_last=True, every_n_epochs=1
+                )
+            )
+            last = Path(root) / "last.ckpt"
+            resume = str(last) if last.is_file() else None
+        user = list((settings.trainer_kwargs or {}).get("callbacks") or [])
+        settings = TrainerSettings(
+            **{
+                **settings.__dict__,
+                "trainer_kwargs": {
+                    k: v for k, v in (settings.trainer_kwargs or {}).items() if k != "callbacks"
+                },
+            }
+        )
         if not settings.verbose:
             quiet.setLevel(logging.WARNING)
+        faulted = False
         try:
-            trainer = _trainer(settings, callbacks, has_val, root)
+            trainer = _trainer(
+                settings, callbacks + user, has_val or checkpoint_dir is not None, has_val, root
+            )
             _warn_few_steps(owner, settings, len(datamodule.train_dataloader()))
-            with warnings.catch_warnings():
-                for message in _QUIET:
-                    warnings.filterwarnings("ignore", message=message)
-                trainer.fit(module, datamodule)
+            _fit(trainer, module, datamodule, resume)
+        except Diverged as err:
+            recover(owner, module, guard, err.reason)
+            faulted = True
         finally:
             quiet.setLevel(level)
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items()}
-        if ckpt is not None and ckpt.best_model_path:
+        best = guard.good_val if faulted else None
+        if not faulted and ckpt is not None and ckpt.best_model_path:
             state = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=True)
             module.load_state_dict(state["state_dict"])
             best = float(ckpt.best_model_score)

@@ -229,7 +229,7 @@ def _merge_duplicates(
         f"duplicates='mean': merged {n_dup + n_pairs} rows sharing {n_pairs} (id, time) "
         f"pairs into one row each ({n_dup} rows fewer); targets were averaged ignoring NaN.",
         UserWarning,
-        stacklevel=4,
+        stacklevel=3,
     )
     return starts, values
 
