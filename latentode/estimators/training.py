@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import tempfile
 import threading
@@ -14,8 +15,9 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 
+from ..nn.solve import SolverError, SpanError
 from .faults import Diverged, FaultGuard, TrainingError, TrainingStopped, recover
 
 __all__ = ["TrainerSettings", "TrainingResult", "TrainingError", "TrainingStopped", "train"]
@@ -77,6 +79,24 @@ def _warn_few_steps(owner: str, settings: TrainerSettings, n_batches: int) -> No
         )
 
 
+#: the checkpoint a run with ``checkpoint_dir`` writes after every epoch and resumes from
+RESUME_FILE = "last.ckpt"
+
+
+class ResumePoint(Callback):
+    """Writes a full Lightning checkpoint (weights, optimizer, loops, callbacks) to
+    ``path`` at the end of every epoch, atomically (a temporary file, then renamed)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        trainer.save_checkpoint(tmp)
+        os.replace(tmp, self.path)
+
+
 def _fit(trainer: L.Trainer, module: Any, datamodule: Any, ckpt_path: str | None) -> None:
     """``trainer.fit``, with Ctrl-C raised as ``KeyboardInterrupt`` (Lightning turns it into
     ``SystemExit(1)`` and ignores SIGINT afterwards; the handler is restored)."""
@@ -130,12 +150,8 @@ def train(
                 callbacks.append(EarlyStopping("val_loss", patience=settings.patience))
         resume = None
         if checkpoint_dir is not None:
-            callbacks.append(
-                ModelCheckpoint(
-                    dirpath=root, filename="resume", save_top_k=0, save_last=True, every_n_epochs=1
-                )
-            )
-            last = Path(root) / "last.ckpt"
+            last = Path(root) / RESUME_FILE
+            callbacks.append(ResumePoint(last))
             resume = str(last) if last.is_file() else None
         user = list((settings.trainer_kwargs or {}).get("callbacks") or [])
         settings = TrainerSettings(
@@ -154,9 +170,21 @@ def train(
                 settings, callbacks + user, has_val or checkpoint_dir is not None, has_val, root
             )
             _warn_few_steps(owner, settings, len(datamodule.train_dataloader()))
-            _fit(trainer, module, datamodule, resume)
+            try:
+                _fit(trainer, module, datamodule, resume)
+            except (RuntimeError, KeyError) as err:
+                if resume is None:
+                    raise
+                raise TrainingError(
+                    f"{owner}: could not resume from {resume} ({type(err).__name__}: "
+                    f"{str(err)[:200]}); it holds the checkpoint of another model or data. "
+                    "Use a new checkpoint_dir for a new fit."
+                ) from None
         except Diverged as err:
             recover(owner, module, guard, err.reason)
+            faulted = True
+        except (SolverError, SpanError) as err:
+            recover(owner, module, guard, f"at epoch {trainer.current_epoch}, {err}")
             faulted = True
         finally:
             quiet.setLevel(level)

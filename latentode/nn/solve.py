@@ -51,6 +51,11 @@ class SpanError(ValueError):
     """A solve would need more grid nodes or solver steps than the configured limits."""
 
 
+class SolverError(ValueError):
+    """The ODE solver could not advance: its step size underflowed, which happens when
+    the state or the vector field is not finite (a diverged model) or extremely stiff."""
+
+
 #: torchdiffeq's own registry of methods: fixed-step ones step over a grid, the rest
 #: choose their steps to meet ``rtol`` / ``atol``
 FIXED_STEP_METHODS = tuple(
@@ -124,9 +129,20 @@ def _odeint(
             params = tuple(p for p in func.parameters() if p.requires_grad)
             return odeint_adjoint(func, z0, t, adjoint_params=params, **kwargs)
         return odeint(func, z0, t, **kwargs)
-    except AssertionError as err:  # torchdiffeq signals its step limit this way
+    except AssertionError as err:  # torchdiffeq signals its failures this way
         if "max_num_steps" not in str(err):
-            raise
+            finite = bool(torch.isfinite(z0).all()) and all(
+                bool(torch.isfinite(p).all()) for p in func.parameters()
+            )
+            why = (
+                "the initial state or the vector field's weights are not finite"
+                if not finite
+                else "the dynamics are too stiff for the tolerances"
+            )
+            raise SolverError(
+                f"the {config.method} solver could not advance ({err}): {why}. A model "
+                "that diverged in training does this; refit with a lower learning rate."
+            ) from None
         raise SpanError(
             f"the ODE solve to relative time {float(t[-1]):.6g} (rescaled units) needed more "
             f"than max_num_steps={options['max_num_steps']} {config.method} steps: ask for "
