@@ -256,9 +256,13 @@ class EventIntensity(EventInference, LightningEstimator):
         )
         return seqs
 
-    def _encode_times(self, values: Any, what: str) -> np.ndarray:
+    @staticmethod
+    def _time_values(values: Any) -> pd.Series:
         arr = values if isinstance(values, (pd.Series, pd.Index, np.ndarray, list)) else [values]
-        return self.codec_.encode(pd.Series(list(arr)) if not isinstance(arr, pd.Series) else arr)
+        return arr if isinstance(arr, pd.Series) else pd.Series(list(arr))
+
+    def _encode_times(self, values: Any, what: str) -> np.ndarray:
+        return self.codec_.encode(self._time_values(values))
 
     def _is_jump(self) -> bool:
         return isinstance(self.module_.model, JumpEventModel)
@@ -285,13 +289,16 @@ class EventIntensity(EventInference, LightningEstimator):
         (``intensity_<mark>`` per mark), plus ``<col>_q<q>``."""
         qs = check_quantiles(quantiles)
         seqs = self._sequences(events, window)
-        t = np.sort(self._encode_times(times, "times"))
+        values = self._time_values(times)
+        t_all = self.codec_.encode(values)
+        order = np.argsort(t_all, kind="stable")
+        t, given = t_all[order], self.codec_.as_given(values)[order]
         post = self._posterior(seqs, [t] * len(seqs), n_samples)
         cols = self._mark_columns()
         frames = []
         for s, (rates, _) in zip(seqs, post, strict=True):
             frame = pd.DataFrame({self.id_col_: [s.id] * len(t)})
-            frame[self.time_col_] = self.codec_.decode_values(t)
+            frame[self.time_col_] = given
             for j, c in enumerate(cols):
                 frame[c] = rates[:, :, j].mean(0)
                 for q in qs:

@@ -15,9 +15,11 @@ import torch
 from ..data.batch import Series, collate
 from ..data.queries import with_query_times
 from ..frames import (
+    QueryTimes,
     check_frame,
     check_quantiles,
     frame_to_series,
+    given_times,
     horizon_units,
     predictions_frame,
     query_times,
@@ -75,7 +77,10 @@ class LatentInference:
         queries: dict[Any, np.ndarray],
         quantiles: Sequence[float],
         n_samples: int,
+        given: dict[Any, Any] | None = None,
     ) -> pd.DataFrame:
+        """Predictions at ``queries`` (encoded); ``given``: the same times as the user gave
+        them, for the output's time column (decoded from ``queries`` when ``None``)."""
         full, where = with_query_times(series, queries)
         samples = self._samples(full, n_samples)
         means, qs = [], {q: [] for q in quantiles}
@@ -96,12 +101,17 @@ class LatentInference:
             target_cols=self.target_cols_,
             codec=self.codec_,
             scaler=self.scaler_,
+            given_times=None if given is None else [given.get(s.id, []) for s in series],
         )
 
-    def _queries(self, times: Any, series: list[Series]) -> dict[Any, np.ndarray]:
-        """Encoded query times per series id: the rows of each series for ``None``."""
+    def _queries(self, times: Any, clean: pd.DataFrame, series: list[Series]) -> QueryTimes:
+        """Encoded query times per series id, and the same as given (``.given``): the rows
+        of each series for ``None``."""
         if times is None:
-            return {s.id: s.times for s in series}
+            return QueryTimes(
+                {s.id: s.times for s in series},
+                given_times(clean, self.id_col_, self.time_col_, self.codec_),
+            )
         return query_times(
             times, [s.id for s in series], self.codec_, id_col=self.id_col_, time_col=self.time_col_
         )
@@ -128,8 +138,9 @@ class LatentInference:
         """
         qs = check_quantiles(quantiles)
         n_samples = check_n_samples(n_samples)
-        _, series = self._context(df)
-        return self._predict_at(series, self._queries(times, series), qs, n_samples)
+        clean, series = self._context(df)
+        queries = self._queries(times, clean, series)
+        return self._predict_at(series, queries, qs, n_samples, queries.given)
 
     def interpolate(
         self,
@@ -141,8 +152,8 @@ class LatentInference:
         posterior mean; observed cells keep their values; quantile columns for all cells."""
         qs = check_quantiles(quantiles)
         clean, series = self._context(df)
-        queries = {s.id: s.times for s in series}
-        pred = self._predict_at(series, queries, qs, check_n_samples(n_samples))
+        queries = self._queries(None, clean, series)
+        pred = self._predict_at(series, queries, qs, check_n_samples(n_samples), queries.given)
         out = pred.copy()
         for c in self.target_cols_:
             observed = clean[c].to_numpy(dtype=np.float64)
@@ -172,21 +183,25 @@ class LatentInference:
         """Draws from the posterior predictive (z0 samples through the ODE plus observation
         noise): a long frame ``id, time, sample, <targets>``."""
         n_samples = check_n_samples(n_samples)
-        _, series = self._context(df)
-        queries = self._queries(times, series)
+        clean, series = self._context(df)
+        queries = self._queries(times, clean, series)
         full, where = with_query_times(series, queries)
-        frames = []
+        frames = [pd.DataFrame({self.id_col_: [], self.time_col_: [], "sample": []})]
         for smp, idx, s in zip(self._samples(full, n_samples), where, series, strict=True):
+            if not len(idx):  # a times dict or frame without this id
+                continue
             noisy = self._noisy(smp[:, idx], s.id)
             k, n, d = noisy.shape
             values = self.scaler_.inverse_transform(noisy.reshape(k * n, d))
             frame = pd.DataFrame({self.id_col_: [s.id] * (k * n)})
-            frame[self.time_col_] = self.codec_.decode_values(np.tile(queries[s.id], k))
+            given = pd.Series(queries.given[s.id]).array
+            frame[self.time_col_] = given.take(np.tile(np.arange(n), k))
             frame["sample"] = np.repeat(np.arange(k), n)
             for j, c in enumerate(self.target_cols_):
                 frame[c] = values[:, j]
             frames.append(frame)
-        return pd.concat(frames, ignore_index=True)
+        out = pd.concat(frames[1:], ignore_index=True) if len(frames) > 1 else frames[0]
+        return out.reindex(columns=[self.id_col_, self.time_col_, "sample", *self.target_cols_])
 
     @torch.no_grad()
     def score(self, df: pd.DataFrame, n_samples: int = 100) -> dict:

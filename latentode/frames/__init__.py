@@ -24,18 +24,20 @@ Rows where every target is ``NaN`` are kept: they are query times. Nothing is dr
 silently; merging duplicate ``(id, time)`` rows (``duplicates="mean"``) warns with a count.
 """
 
-from .conversion import frame_to_series
+from .conversion import frame_to_series, given_times
 from .errors import DataFrameError
 from .events import EventSequence, check_events, cut_windows, events_to_series, window_tuples
 from .labels import attach_labels
 from .outputs import predictions_frame
-from .queries import check_quantiles, horizon_units, query_times
+from .queries import QueryTimes, check_quantiles, horizon_units, query_times
 from .scaler import fit_scaler, scaler_from_dict, scaler_to_dict
 from .targets import resolve_targets
 from .times import TimeCodec
 from .validation import check_frame
 
 __all__ = [
+    "given_times",
+    "QueryTimes",
     "DataFrameError",
     "TimeCodec",
     "check_frame",

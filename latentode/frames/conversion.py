@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ from .errors import id_ranks
 from .targets import missing_columns_error
 from .times import TimeCodec
 
-__all__ = ["frame_to_series"]
+__all__ = ["frame_to_series", "given_times"]
 
 
 def frame_to_series(
@@ -48,6 +49,24 @@ def frame_to_series(
         Series(times=times[a:b], values=values[a:b], id=uniques[rank[a]])
         for a, b in zip(starts, ends, strict=True)
     ]
+
+
+def given_times(
+    df: pd.DataFrame, id_col: Hashable, time_col: Hashable, codec: TimeCodec
+) -> dict[Any, Any]:
+    """Per id, the times of its rows exactly as in ``df`` (:meth:`TimeCodec.as_given`), in
+    the order of :func:`frame_to_series`' ``Series.times``."""
+    if len(df) == 0:
+        return {}
+    times = codec.encode(df[time_col])
+    given = codec.as_given(df[time_col])
+    rank, uniques = id_ranks(df[id_col])
+    order = np.lexsort((times, rank))
+    rank, given = rank[order], given[order]
+    bounds = np.flatnonzero(np.diff(rank)) + 1
+    starts = np.concatenate([[0], bounds])
+    ends = np.concatenate([bounds, [len(rank)]])
+    return {uniques[rank[a]]: given[a:b] for a, b in zip(starts, ends, strict=True)}
 
 
 def _target_matrix(df: pd.DataFrame, targets: Sequence[Hashable]) -> np.ndarray:

@@ -4,6 +4,7 @@ columns, in the user's units and time type."""
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ def predictions_frame(
     target_cols: Sequence[Hashable],
     codec: TimeCodec,
     scaler: StandardScaler | None,
+    given_times: Sequence[Any] | None = None,
 ) -> pd.DataFrame:
     """The output frame of ``predict``.
 
@@ -37,6 +39,8 @@ def predictions_frame(
         id_col, time_col, target_cols: output column names.
         codec: decodes the times (datetimes come back as datetimes).
         scaler: inverse-transforms means and quantiles (``None``: values as given).
+        given_times: per series, its times exactly as the user gave them (aligned with
+            ``times``), written instead of the decoded ``times``; ``None``: decode.
 
     Returns:
         Columns ``id_col, time_col``, then per target ``<target>`` (mean) followed by
@@ -91,7 +95,12 @@ def predictions_frame(
 
     row_ids = [id_list[i] for i, n in enumerate(lens) for _ in range(n)]
     row_ids = [row_ids[k] for k in order]
-    decoded = codec.decode_values(t_all[order])
+    if given_times is not None and len(order):
+        decoded = pd.Series(
+            pd.concat([pd.Series(g) for g in given_times if len(g)], ignore_index=True).array[order]
+        ).array
+    else:
+        decoded = codec.decode_values(t_all[order])
     out = pd.DataFrame({id_col: pd.Series(row_ids, dtype=None if row_ids else object)})
     out[time_col] = decoded
     for j, c in enumerate(targets):

@@ -12,7 +12,16 @@ from .errors import DataFrameError, fmt_list, id_ranks, is_number, plain, unique
 from .targets import missing_columns_error
 from .times import TimeCodec
 
-__all__ = ["query_times", "check_quantiles", "horizon_units"]
+__all__ = ["QueryTimes", "query_times", "check_quantiles", "horizon_units"]
+
+
+class QueryTimes(dict):
+    """``{id: sorted unique encoded times}``, with ``given[id]``: the same times exactly as
+    the user gave them (:meth:`TimeCodec.as_given`), for the output's time column."""
+
+    def __init__(self, encoded: Mapping[Any, np.ndarray], given: Mapping[Any, Any]) -> None:
+        super().__init__(encoded)
+        self.given = dict(given)
 
 
 def query_times(
@@ -33,15 +42,17 @@ def query_times(
     * a DataFrame with ``id_col`` and ``time_col``: only the ids present (each in ``ids``).
 
     Returns:
-        ``{id: sorted unique float64 times}``, in the order of ``ids``.
+        ``{id: sorted unique float64 times}``, in the order of ``ids``, as a
+        :class:`QueryTimes` whose ``given`` holds the times as given.
 
     Raises:
         DataFrameError: unknown ids, NaN times, empty times, or an unsupported type.
     """
     known = list(dict.fromkeys(plain(i) for i in ids))
     known_set = set(known)
+    given: dict[Any, Any] = {}
 
-    def enc(v: Any, who: str) -> np.ndarray:
+    def enc(v: Any, who: str, key: Any) -> np.ndarray:
         if isinstance(v, (str, bytes, Mapping, set, frozenset)) or v is None:
             raise DataFrameError(
                 f"query times {who}: expected an array of times, got {type(v).__name__}."
@@ -52,7 +63,9 @@ def query_times(
             raise DataFrameError(f"query times {who}: {err}") from None
         if len(t) == 0:
             raise DataFrameError(f"query times {who}: no times given; give at least one.")
-        return np.unique(t)
+        u, first = np.unique(t, return_index=True)
+        given[key] = codec.as_given(v)[first]
+        return u
 
     def check_ids(given: Iterable[Any], where: str) -> None:
         unknown = [g for g in unique_in_order(given) if g not in known_set]
@@ -76,19 +89,21 @@ def query_times(
         rank, uniques = id_ranks(id_s)
         out_by_id = {}
         for r, uid in enumerate(uniques):
-            out_by_id[uid] = enc(times_arg[time_col][rank == r], f"for series {uid!r}")
-        return {i: out_by_id[i] for i in known if i in out_by_id}
+            out_by_id[uid] = enc(times_arg[time_col][rank == r], f"for series {uid!r}", uid)
+        return QueryTimes({i: out_by_id[i] for i in known if i in out_by_id}, given)
     if isinstance(times_arg, Mapping):
         check_ids(times_arg.keys(), "times dict")
-        given = {plain(k): v for k, v in times_arg.items()}
-        return {i: enc(given[i], f"for series {i!r}") for i in known if i in given}
+        by_id = {plain(k): v for k, v in times_arg.items()}
+        return QueryTimes(
+            {i: enc(by_id[i], f"for series {i!r}", i) for i in known if i in by_id}, given
+        )
     if times_arg is None or isinstance(times_arg, (str, bytes, set, frozenset)):
         raise DataFrameError(
             f"times must be array-like, a dict {{id: times}} or a DataFrame with columns "
             f"{id_col!r} and {time_col!r}; got {type(times_arg).__name__}."
         )
-    shared = enc(times_arg, "(shared by all series)")
-    return {i: shared.copy() for i in known}
+    shared = enc(times_arg, "(shared by all series)", None)
+    return QueryTimes({i: shared.copy() for i in known}, dict.fromkeys(known, given[None]))
 
 
 def check_quantiles(q: float | Iterable[float] | None) -> tuple[float, ...]:
