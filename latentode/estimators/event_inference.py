@@ -5,7 +5,6 @@ keyed stream."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ from ..frames import (
     events_to_series,
     horizon_units,
 )
+from ..frames.errors import warn_user
 from .params import check_n_samples
 from .sampling import keyed_chunks, keyed_rng, keyed_seed
 
@@ -125,10 +125,9 @@ class EventInference:
         for s, (rates, _) in zip(seqs, post, strict=True):
             exceeded += self._thin(s, rates, a, b, n_samples, max_events, rows)
         if exceeded:
-            warnings.warn(
+            warn_user(
                 f"sample: the rate exceeded the thinning bound at {exceeded} "
-                "candidates; raise n_grid.",
-                stacklevel=2,
+                "candidates; raise n_grid."
             )
         times = np.concatenate(rows["time"]) if rows["time"] else np.zeros(0)
         return self._sample_frame(rows["id"], rows["sample"], times, rows["mark"])
@@ -182,10 +181,7 @@ class EventInference:
         except ValueError as err:
             raise DataFrameError(f"sample: {err}") from None
         if exceeded:
-            warnings.warn(
-                f"sample: the rate exceeded the thinning bound at {exceeded} candidates.",
-                stacklevel=3,
-            )
+            warn_user(f"sample: the rate exceeded the thinning bound at {exceeded} candidates.")
         ids, ks, ts, ms = [], [], [], []
         for s, paths in zip(seqs, sims, strict=True):
             for k, path in enumerate(paths):

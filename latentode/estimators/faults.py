@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import copy
 import math
-import warnings
 from typing import Any
 
 import torch
 from lightning.pytorch.callbacks import Callback
+
+from ..frames.errors import warn_user
 
 __all__ = ["BLOW_UP", "DRIFT", "TrainingError", "TrainingStopped", "FaultGuard", "recover"]
 
@@ -139,9 +140,8 @@ def recover(owner: str, module: Any, guard: FaultGuard, reason: str) -> None:
         ) from None
     module.load_state_dict(guard.good_state)
     which = "best validation" if guard.good_val is not None else "last good"
-    warnings.warn(
+    warn_user(
         f"{owner}: training stopped: {reason}. Kept the weights after epoch "
         f"{guard.good_epoch} (the {which} epoch). {causes(owner)}",
         TrainingStopped,
-        stacklevel=5,
     )

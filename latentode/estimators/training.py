@@ -17,6 +17,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 
+from ..frames.errors import warn_user
 from ..nn.solve import SolverError, SpanError
 from .faults import Diverged, FaultGuard, TrainingError, TrainingStopped, recover
 
@@ -69,13 +70,12 @@ def _trainer(
 def _warn_few_steps(owner: str, settings: TrainerSettings, n_batches: int) -> None:
     steps = settings.max_epochs * n_batches
     if steps < 300:
-        warnings.warn(
+        warn_user(
             f"{owner}: only {steps} optimisation steps "
             f"({settings.max_epochs} epochs x {n_batches} batches); "
             "neural ODEs usually need several hundred. Raise max_epochs or lower "
             "batch_size.",
             UserWarning,
-            stacklevel=5,
         )
 
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import datetime as _dt
 import numbers
+import sys
+import warnings
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 __all__ = [
+    "warn_user",
     "DataFrameError",
     "fmt_list",
     "plain",
@@ -94,3 +98,15 @@ def id_ranks(
     rank = np.empty(len(uniq), dtype=np.int64)
     rank[np.asarray(perm, dtype=np.int64)] = np.arange(len(uniq))
     return rank[codes], [uniq[i] for i in perm]
+
+
+_PACKAGE = str(Path(__file__).resolve().parents[1])
+
+
+def warn_user(message: str, category: type[Warning] = UserWarning) -> None:
+    """``warnings.warn`` pointing at the first caller outside latentode (the user's line),
+    however deep inside the library the warning is raised."""
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)

@@ -4,14 +4,13 @@ column or series and say how to fix it. Nothing is dropped silently; merging dup
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from .errors import SHOW, DataFrameError, fmt_list, id_ranks, plain, unique_in_order
+from .errors import SHOW, DataFrameError, fmt_list, id_ranks, plain, unique_in_order, warn_user
 from .targets import missing_columns_error, resolve_targets
 from .times import TimeCodec, raw_times
 
@@ -225,11 +224,10 @@ def _merge_duplicates(
         values = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
     n_dup = int(dup_rows.sum())
     n_pairs = int(np.count_nonzero(np.diff(np.append(starts, len(new))) > 1))
-    warnings.warn(
+    warn_user(
         f"duplicates='mean': merged {n_dup + n_pairs} rows sharing {n_pairs} (id, time) "
         f"pairs into one row each ({n_dup} rows fewer); targets were averaged ignoring NaN.",
         UserWarning,
-        stacklevel=3,
     )
     return starts, values
 
@@ -263,6 +261,6 @@ def _check_observed(
         raise DataFrameError(
             f"{len(empty_ids)} series {'has' if len(empty_ids) == 1 else 'have'} no "
             "observed target value: ids "
-            f"{fmt_list(empty_ids)} (column {id_col!r}); drop them, add observations, "
-            "or pass allow_empty_series=True."
+            f"{fmt_list(empty_ids)} (column {id_col!r}); a series needs at least one "
+            "observed value to condition on: drop those rows or add observations."
         )
