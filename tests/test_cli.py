@@ -185,3 +185,180 @@ def test_naive_fills_match_independent_computations():
         from_frame = naive_frame(context, query, kind)
         from_batch = np.concatenate([fn(batch)[b, :12, 0].double().numpy() for b in range(3)])
         assert np.allclose(from_frame, from_batch, atol=1e-6), kind
+
+
+def _iso_csv(path):
+    rows = [
+        (i, f"2020-01-{d:02d}T{h:02d}:00:00", float(i + d))
+        for i in (1, 2)
+        for d, h in [(1, 0), (2, 6), (4, 12), (5, 0)]
+    ]
+    pd.DataFrame(rows, columns=["id", "time", "y"]).to_csv(path, index=False)
+
+
+def test_iso_datetimes_in_csv_are_parsed_on_any_pandas(tmp_path):
+    """pandas 3 reads text as the ``str`` dtype, not ``object``; both are parsed."""
+    from latentode.cli.io import read_frame
+
+    data = tmp_path / "iso.csv"
+    _iso_csv(data)
+    df = read_frame(str(data), "time")
+    assert pd.api.types.is_datetime64_any_dtype(df["time"])
+    text = pd.read_csv(data)
+    text["time"] = text["time"].astype("string")  # the str/string dtype, explicitly
+    text.to_parquet(tmp_path / "iso.parquet") if _has_parquet() else None
+    if _has_parquet():
+        assert pd.api.types.is_datetime64_any_dtype(
+            read_frame(str(tmp_path / "iso.parquet"), "time")["time"]
+        )
+    model = tmp_path / "m"
+    assert (
+        main(
+            [
+                "fit",
+                str(data),
+                "--out",
+                str(model),
+                "--max-epochs",
+                "1",
+                "--quiet",
+                "--latent-dim",
+                "2",
+            ]
+        )
+        == 0
+    )
+    out = tmp_path / "p.csv"
+    assert (
+        main(
+            [
+                "predict",
+                str(model),
+                str(data),
+                "--times",
+                "2020-01-03T00:00,2020-01-06",
+                "--out",
+                str(out),
+                "--n-samples",
+                "3",
+            ]
+        )
+        == 0
+    )
+    assert len(pd.read_csv(out)) == 4
+
+
+def _has_parquet():
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _cli(*args, timeout=120):
+    return subprocess.run(
+        [sys.executable, "-m", "latentode.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_bad_files_and_flags_are_one_line_errors_naming_them(tmp_path, capsys):
+    data = tmp_path / "iso.csv"
+    _iso_csv(data)
+    (tmp_path / "quote.csv").write_text('id,time,y\n1,"2,3\n')
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "latin.csv").write_bytes(b"id,time,y\n1,0,\xff\xfe\n")
+    (tmp_path / "data.xlsx").write_text("x")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.txt").write_text("mine")
+    model = tmp_path / "m"
+    assert (
+        main(
+            [
+                "fit",
+                str(data),
+                "--out",
+                str(model),
+                "--max-epochs",
+                "1",
+                "--quiet",
+                "--latent-dim",
+                "2",
+            ]
+        )
+        == 0
+    )
+    cases = [
+        (["fit", tmp_path / "quote.csv", "--out", tmp_path / "x"], "quote.csv: not a readable CSV"),
+        (["fit", tmp_path / "empty.csv", "--out", tmp_path / "x"], "empty.csv: the file is empty"),
+        (["fit", tmp_path / "latin.csv", "--out", tmp_path / "x"], "latin.csv: not UTF-8"),
+        (["fit", tmp_path / "data.xlsx", "--out", tmp_path / "x"], "unknown file type"),
+        (["fit", tmp_path / "nothere.csv", "--out", tmp_path / "x"], "nothere.csv: no such file"),
+        (["fit", data, "--out", tmp_path / "notes"], "is not a saved latentode model"),
+        (["fit", data, "--out", tmp_path / "x", "--latent-dim", "0"], "--latent-dim: must be"),
+        (["fit", data, "--out", tmp_path / "x", "--max-epochs", "1.5"], "--max-epochs: must be"),
+        (["predict", model, data, "--out", tmp_path / "no" / "dir" / "p.csv"], "cannot be written"),
+        (["predict", model, data, "--times", "soon", "--out", tmp_path / "p.csv"], "--times:"),
+        (
+            ["predict", model, data, "--quantiles", "lo,hi", "--out", tmp_path / "p.csv"],
+            "--quantiles:",
+        ),
+        (
+            ["predict", model, data, "--quantiles", "1.5", "--out", tmp_path / "p.csv"],
+            "outside (0, 1)",
+        ),
+        (["predict", model, data, "--horizon", "-3", "--out", tmp_path / "p.csv"], "horizon"),
+        (
+            ["predict", tmp_path / "notes", data, "--out", tmp_path / "p.csv"],
+            "not a saved latentode model",
+        ),
+        (["demo", "--threads", "0"], "--threads: must be"),
+        (["demo", "--observed", "2"], "--observed: must be"),
+    ]
+    capsys.readouterr()
+    for args, needle in cases:  # in process: no exception may escape main
+        try:
+            rc = main([str(a) for a in args])
+        except SystemExit as stop:  # argparse's usage errors
+            rc = stop.code
+        err = capsys.readouterr().err
+        assert rc == 2, (args, err[-500:])
+        assert needle in err, (args, err[-500:])
+    proc = _cli(*cases[0][0])  # and as a process: one line, no traceback
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert (tmp_path / "notes" / "a.txt").read_text() == "mine"
+
+
+def test_ctrl_c_exits_130_with_one_line(tmp_path):
+    import signal
+    import time
+
+    df = periodic(40, 20, seed=0)
+    data = tmp_path / "data.csv"
+    df.to_csv(data, index=False)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "latentode.cli",
+            "fit",
+            str(data),
+            "--out",
+            str(tmp_path / "m"),
+            "--max-epochs",
+            "100000",
+            "--quiet",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(8)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted" in err and "Traceback" not in err
+    assert not (tmp_path / "m").exists()

@@ -9,15 +9,35 @@ from .io import read_frame, write_frame
 __all__ = ["cmd_fit", "cmd_predict", "cmd_plot"]
 
 
-def _floats(text: str | None) -> list[float] | None:
+def _floats(text: str | None, flag: str = "--quantiles") -> list[float] | None:
     if text is None or text == "":
         return None
-    return [float(x) for x in text.split(",")]
+    try:
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        raise ValueError(f"{flag}: {text!r} is not a comma-separated list of numbers.") from None
+
+
+def _times(text: str, kind: str) -> list:
+    """``--times``: numbers, or ISO 8601 datetimes for a model fitted on datetimes."""
+    import pandas as pd
+
+    if kind == "numeric":
+        return _floats(text, "--times")
+    try:
+        return list(pd.to_datetime(text.split(","), format="ISO8601"))
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"--times: {text!r} is not a comma-separated list of ISO 8601 datetimes "
+            "(the model was fitted on datetimes), e.g. 2020-01-01T06:00,2020-01-02."
+        ) from None
 
 
 def cmd_fit(args: argparse.Namespace) -> None:
     from ..estimators import LatentODE
+    from ..estimators.persistence import check_save_path
 
+    check_save_path(args.out)  # before training, not after
     df = read_frame(args.data, args.time_col)
     targets = args.target_cols.split(",") if args.target_cols else None
     model = LatentODE(
@@ -34,8 +54,6 @@ def cmd_fit(args: argparse.Namespace) -> None:
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
-    import pandas as pd
-
     from ..estimators import LatentODE
 
     model = LatentODE.load(args.model)
@@ -52,12 +70,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
     elif args.times_file:
         out = model.predict(df, times=read_frame(args.times_file, model.time_col_), **common)
     elif args.times:
-        times = (
-            _floats(args.times)
-            if model.codec_.kind == "numeric"
-            else pd.to_datetime(args.times.split(","), format="ISO8601")
-        )
-        out = model.predict(df, times=times, **common)
+        out = model.predict(df, times=_times(args.times, model.codec_.kind), **common)
     else:
         out = model.interpolate(df, **common)
     write_frame(out, args.out)

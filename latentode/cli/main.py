@@ -18,6 +18,26 @@ from .demo import print_demo, run_demo
 __all__ = ["main", "build_parser"]
 
 
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="latentode", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -27,8 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--time-col", default="time")
     fit.add_argument("--target-cols", help="comma-separated; default: every numeric column")
     fit.add_argument("--out", required=True, help="model directory to write")
-    fit.add_argument("--max-epochs", type=int, default=200)
-    fit.add_argument("--latent-dim", type=int, default=16)
+    fit.add_argument("--max-epochs", type=_positive, default=200)
+    fit.add_argument("--latent-dim", type=_positive, default=16)
     fit.add_argument("--encoder", choices=("odernn", "rnn"), default="odernn")
     fit.add_argument("--duplicates", choices=("error", "mean"), default="error")
     fit.add_argument("--seed", type=int, default=0)
@@ -40,9 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     pred.add_argument("--times", help="comma-separated times for every series")
     pred.add_argument("--times-file", help="CSV/Parquet with id and time columns")
     pred.add_argument("--horizon", help="extrapolate this far after each series' last row")
-    pred.add_argument("--n-points", type=int, default=20)
+    pred.add_argument("--n-points", type=_positive, default=20)
     pred.add_argument("--quantiles", default="0.05,0.5,0.95")
-    pred.add_argument("--n-samples", type=int, default=100)
+    pred.add_argument("--n-samples", type=_positive, default=100)
     pred.add_argument("--out", required=True)
     pred.set_defaults(func=cmd_predict)
     plot = sub.add_parser("plot", help="plot observed points, posterior mean and bands")
@@ -53,24 +73,31 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--out", required=True)
     plot.set_defaults(func=cmd_plot)
     demo = sub.add_parser("demo", help="train a Latent ODE on the built-in periodic set")
-    demo.add_argument("--n-series", type=int, default=400)
+    demo.add_argument("--n-series", type=_positive, default=400)
     demo.add_argument(
         "--observed",
-        type=float,
+        type=_fraction,
         default=0.1,
         help="fraction of rows the model sees when interpolating",
     )
-    demo.add_argument("--max-epochs", type=int, default=40)
+    demo.add_argument("--max-epochs", type=_positive, default=40)
     demo.add_argument("--plot", default="latentode-demo.png", help="PNG path ('' for none)")
     demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--threads", type=int, default=1)
+    demo.add_argument("--threads", type=_positive, default=1)
     demo.add_argument("--json", help="also write the figures to this JSON file")
     demo.add_argument("--no-progress", action="store_true")
     return parser
 
 
 def _setup_process(args: argparse.Namespace) -> None:
-    """The command line's own process: a file backend for plots, the thread count."""
+    """The command line's own process: one-line warnings, a file backend for plots, the
+    thread count."""
+    import warnings
+
+    def one_line(message, category, filename, lineno, line=None) -> str:
+        return f"latentode {args.command}: {category.__name__}: {message}\n"
+
+    warnings.formatwarning = one_line
     if args.command in ("demo", "plot"):
         import matplotlib
 
@@ -82,29 +109,42 @@ def _setup_process(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command: 0 on success, 2 with a one-line message on bad input or a failure
+    the library explains, 130 on Ctrl-C."""
     args = build_parser().parse_args(argv)
-    _setup_process(args)
-    if args.command == "demo":
-        res = run_demo(
-            n_series=args.n_series,
-            observed=args.observed,
-            max_epochs=args.max_epochs,
-            seed=args.seed,
-            progress=not args.no_progress,
-            threads=args.threads,
-            plot=args.plot or None,
-        )
-        print_demo(res)
-        if args.json:
-            with open(args.json, "w") as f:
-                json.dump(res, f, indent=2)
-        return 0
-    from ..estimators import ModelFileError
-    from ..frames import DataFrameError
-
     try:
-        args.func(args)
-    except (DataFrameError, ModelFileError, ValueError) as err:
-        print(f"latentode {args.command}: error: {err}", file=sys.stderr)
+        _setup_process(args)
+        if args.command == "demo":
+            _demo(args)
+        else:
+            args.func(args)
+    except KeyboardInterrupt:
+        print(f"latentode {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as err:  # the library's errors are ValueErrors
+        print(f"latentode {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
     return 0
+
+
+def _one_line(err: BaseException) -> str:
+    if isinstance(err, OSError) and err.strerror:
+        where = f"{err.filename}: " if err.filename else ""
+        return f"{where}{err.strerror}"
+    return str(err)
+
+
+def _demo(args: argparse.Namespace) -> None:
+    res = run_demo(
+        n_series=args.n_series,
+        observed=args.observed,
+        max_epochs=args.max_epochs,
+        seed=args.seed,
+        progress=not args.no_progress,
+        threads=args.threads,
+        plot=args.plot or None,
+    )
+    print_demo(res)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=2)

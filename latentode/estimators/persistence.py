@@ -29,6 +29,7 @@ from .schema import ModelFileError
 __all__ = [
     "ModelFileError",
     "write_model",
+    "check_save_path",
     "read_model",
     "params_to_json",
     "params_from_json",
@@ -115,12 +116,7 @@ def write_model(
     """Write ``weights.pt`` and ``config.json`` into directory ``path``, atomically: into a
     temporary folder beside it, then renamed into place (an earlier model at ``path`` is
     replaced; any other existing folder or file is refused)."""
-    path = Path(path)
-    if path.exists() and not (path.is_dir() and _is_model_dir_or_empty(path)):
-        raise ModelFileError(
-            f"{path} exists and is not a saved latentode model; save into a new or empty "
-            "folder (an earlier saved model at the path is replaced)."
-        )
+    path = check_save_path(path)
     config = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -144,6 +140,18 @@ def write_model(
         _swap_into_place(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def check_save_path(path: str | Path) -> Path:
+    """``path`` as a place to save a model: new, an empty folder, or an earlier saved
+    model (replaced); a :class:`ModelFileError` for any other existing file or folder."""
+    path = Path(path)
+    if path.exists() and not (path.is_dir() and _is_model_dir_or_empty(path)):
+        raise ModelFileError(
+            f"{path} exists and is not a saved latentode model; save into a new or empty "
+            "folder (an earlier saved model at the path is replaced)."
+        )
     return path
 
 
