@@ -21,7 +21,7 @@ from ..frames import (
     horizon_units,
 )
 from ..frames.errors import warn_user
-from .params import check_n_samples
+from .params import DURATION, GRID, N_SAMPLES, check_n_samples, checked
 from .sampling import keyed_chunks, keyed_rng, keyed_seed
 
 __all__ = ["EventInference"]
@@ -94,6 +94,7 @@ class EventInference:
             exceeded += n_over
         return out, exceeded
 
+    @checked(n_samples=N_SAMPLES, n_grid=GRID, max_events=N_SAMPLES)
     def sample(
         self,
         events: pd.DataFrame,
@@ -202,6 +203,7 @@ class EventInference:
             [self.id_col_, "sample", self.time_col_], kind="stable", ignore_index=True
         )
 
+    @checked(n_samples=N_SAMPLES, n_grid=GRID, horizon=DURATION + [None])
     def predict_next(
         self,
         events: pd.DataFrame,
@@ -219,10 +221,6 @@ class EventInference:
         qs = check_quantiles(quantiles)
         if not qs:
             raise DataFrameError("predict_next needs at least one quantile.")
-        n_samples = check_n_samples(n_samples)
-        n_grid = check_n_samples(n_grid, "n_grid")
-        if n_grid < 2:
-            raise ValueError(f"n_grid must be an integer >= 2, got {n_grid!r}.")
         self._check_fitted()
         h_user = horizon_units(horizon, self.codec_) if horizon is not None else None
         seqs = [s for s in self._sequences(events) if len(s.times)]

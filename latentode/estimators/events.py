@@ -26,7 +26,16 @@ from ..nn.solve import SolverConfig  # noqa: TC001 - a parameter type
 from ..training import EventModule, IrregularDataModule
 from .base import LightningEstimator
 from .event_inference import _CHUNK, EventInference
-from .params import COMMON, as_solver_config, check_n_samples, solver_hparams
+from .params import (
+    COMMON,
+    GRID,
+    N_SAMPLES,
+    PATH,
+    as_solver_config,
+    check_n_samples,
+    checked,
+    solver_hparams,
+)
 from .sampling import chunks, seeded
 from .schema import Field
 
@@ -154,6 +163,7 @@ class EventIntensity(EventInference, LightningEstimator):
             **model_kwargs,
         )
 
+    @checked(checkpoint_dir=PATH)
     def fit(
         self,
         events: pd.DataFrame,
@@ -272,6 +282,7 @@ class EventIntensity(EventInference, LightningEstimator):
             return ["intensity"]
         return [f"intensity_{m}" for m in self.marks_]
 
+    @checked(n_samples=N_SAMPLES)
     def intensity(
         self,
         events: pd.DataFrame,
@@ -306,6 +317,7 @@ class EventIntensity(EventInference, LightningEstimator):
             frames.append(frame)
         return pd.concat(frames, ignore_index=True)
 
+    @checked(n_samples=N_SAMPLES)
     def expected_count(
         self,
         events: pd.DataFrame,
@@ -349,6 +361,7 @@ class EventIntensity(EventInference, LightningEstimator):
             rows.append(row)
         return pd.DataFrame(rows)
 
+    @checked(n_samples=N_SAMPLES)
     def score(self, events: pd.DataFrame, *, window: Any = None, n_samples: int = 100) -> dict:
         """Log-likelihood of the events, log p(events), survival term included, rates per
         time unit: exact for jump dynamics; for latent dynamics the marginal estimated by
@@ -370,6 +383,7 @@ class EventIntensity(EventInference, LightningEstimator):
             "n_sequences": len(seqs),
         }
 
+    @checked(n_samples=N_SAMPLES, n_grid=GRID, max_series=N_SAMPLES)
     def plot(
         self,
         events: pd.DataFrame,

@@ -25,7 +25,7 @@ from ..frames import (
     query_times,
 )
 from .bands import add_noise
-from .params import check_n_samples
+from .params import DURATION, GRID, N_SAMPLES, check_n_samples, checked
 from .sampling import chunks, keyed_chunks, keyed_rng, seeded
 
 __all__ = ["LatentInference"]
@@ -117,6 +117,7 @@ class LatentInference:
         )
 
     # ------------------------------------------------------------ public
+    @checked(n_samples=N_SAMPLES)
     def predict(
         self,
         df: pd.DataFrame,
@@ -142,6 +143,7 @@ class LatentInference:
         queries = self._queries(times, clean, series)
         return self._predict_at(series, queries, qs, n_samples, queries.given)
 
+    @checked(n_samples=N_SAMPLES)
     def interpolate(
         self,
         df: pd.DataFrame,
@@ -160,6 +162,7 @@ class LatentInference:
             out[c] = np.where(np.isnan(observed), pred[c].to_numpy(), observed)
         return out
 
+    @checked(horizon=DURATION, n_points=N_SAMPLES, n_samples=N_SAMPLES)
     def extrapolate(
         self,
         df: pd.DataFrame,
@@ -179,6 +182,7 @@ class LatentInference:
         queries = {s.id: s.times.max() + steps for s in series}
         return self._predict_at(series, queries, qs, check_n_samples(n_samples))
 
+    @checked(n_samples=N_SAMPLES)
     def sample(self, df: pd.DataFrame, times: Any = None, n_samples: int = 50) -> pd.DataFrame:
         """Draws from the posterior predictive (z0 samples through the ODE plus observation
         noise): a long frame ``id, time, sample, <targets>``."""
@@ -204,6 +208,7 @@ class LatentInference:
         return out.reindex(columns=[self.id_col_, self.time_col_, "sample", *self.target_cols_])
 
     @torch.no_grad()
+    @checked(n_samples=N_SAMPLES)
     def score(self, df: pd.DataFrame, n_samples: int = 100) -> dict:
         """Fit quality on ``df`` in original units.
 
@@ -242,6 +247,7 @@ class LatentInference:
         return res
 
     @torch.no_grad()
+    @checked(n_samples=N_SAMPLES)
     def predict_proba(self, df: pd.DataFrame, n_samples: int = 50) -> pd.DataFrame:
         """Class probabilities averaged over posterior samples: one row per series
         (``classify="sequence"``) or per row of ``df`` (``"point"``); columns
@@ -269,6 +275,7 @@ class LatentInference:
         first = [self.id_col_] + ([self.time_col_] if self.classify == "point" else [])
         return out[first + cols]
 
+    @checked(n_samples=N_SAMPLES, n_grid=GRID, max_series=N_SAMPLES, horizon=DURATION + [None])
     def plot(
         self,
         df: pd.DataFrame,

@@ -31,7 +31,7 @@ from ..training import IrregularDataModule, LatentODEModule
 from .bands import coverage_factor
 from .base import LightningEstimator
 from .latent_inference import LatentInference
-from .params import COMMON, as_solver_config, solver_hparams
+from .params import COMMON, PATH, as_solver_config, checked, solver_hparams
 from .sampling import keyed_rng
 from .schema import Field
 
@@ -203,6 +203,7 @@ class LatentODE(LatentInference, LightningEstimator):
             solver=solver_hparams(solver),
         )
 
+    @checked(checkpoint_dir=PATH)
     def fit(
         self,
         df: pd.DataFrame,

@@ -3,14 +3,30 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
+from datetime import timedelta
 from numbers import Integral, Real
+from os import PathLike
 
-from sklearn.utils._param_validation import Interval, StrOptions
+import numpy as np
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 
 from ..nn.solve import ADAPTIVE_METHODS, FIXED_STEP_METHODS, SolverConfig
 
 __all__ = [
     "COMMON",
+    "Count",
+    "checked",
+    "N_SAMPLES",
+    "GRID",
+    "DURATION",
+    "PATH",
     "SOLVER",
     "positive_int",
     "check_n_samples",
@@ -19,8 +35,55 @@ __all__ = [
 ]
 
 
+class Count(Interval):
+    """An integer in ``[low, inf)`` that is not a bool (``True`` is not a count)."""
+
+    def __init__(self, low: int = 1) -> None:
+        super().__init__(Integral, low, None, closed="left")
+
+    def is_satisfied_by(self, val: object) -> bool:
+        return not isinstance(val, bool) and super().is_satisfied_by(val)
+
+
 def positive_int(low: int = 1) -> list:
-    return [Interval(Integral, low, None, closed="left")]
+    return [Count(low)]
+
+
+def checked(**constraints: list) -> Callable:
+    """Declarative checks of a public method's arguments, before any work, in scikit-learn's
+    constraint language: a bad value raises ``InvalidParameterError`` (a ValueError and
+    TypeError) naming the argument, ``Estimator.method`` and the allowed values. The
+    constraints are kept on the method as ``_parameter_constraints``."""
+
+    def decorate(method: Callable) -> Callable:
+        signature = inspect.signature(method)
+
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            bound = signature.bind(self, *args, **kwargs)
+            bound.apply_defaults()
+            validate_parameter_constraints(
+                constraints,
+                {name: bound.arguments[name] for name in constraints},
+                caller_name=f"{type(self).__name__}.{method.__name__}",
+            )
+            return method(self, *args, **kwargs)
+
+        wrapper._parameter_constraints = constraints
+        return wrapper
+
+    return decorate
+
+
+#: posterior draws / simulated sequences
+N_SAMPLES = positive_int()
+#: points of an evaluation grid
+GRID = positive_int(2)
+#: a forecast horizon: a positive number of time units, or for datetimes a Timedelta or
+#: a string such as "7D" (checked further by ``horizon_units``)
+DURATION = [Interval(Real, 0, None, closed="neither"), str, timedelta, np.timedelta64]
+#: a folder on disk
+PATH = [str, PathLike, None]
 
 
 #: a solver method name or a :class:`~latentode.nn.solve.SolverConfig`
