@@ -97,7 +97,7 @@ def test_extrapolate_times_and_errors(fitted):
     last = sub["time"].max()
     assert np.allclose(out["time"], last + np.array([0.5, 1.0, 1.5, 2.0]))
     for bad in (-1.0, float("nan"), 0.0):
-        with pytest.raises(DataFrameError, match="horizon"):
+        with pytest.raises(ValueError, match="horizon"):
             model.extrapolate(sub, horizon=bad)
 
 

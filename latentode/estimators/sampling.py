@@ -18,9 +18,23 @@ __all__ = ["keyed_seed", "keyed_normal", "keyed_rng", "chunks", "keyed_chunks", 
 T = TypeVar("T")
 
 
+def _canonical(key: Any) -> Any:
+    """Keys that compare equal give one stream: numpy scalars as Python ones, and a float
+    id with an integer value as that integer (pandas turns int ids into floats when a
+    column gains a NaN)."""
+    if isinstance(key, tuple):
+        return tuple(_canonical(k) for k in key)
+    if isinstance(key, np.generic):
+        key = key.item()
+    if isinstance(key, float) and key.is_integer():
+        return int(key)
+    return key
+
+
 def keyed_seed(seed: int, key: Any) -> int:
-    """A 64-bit integer seed derived from ``(seed, key)``."""
-    digest = hashlib.sha256(f"{seed}|{key!r}".encode()).digest()
+    """A 64-bit integer seed derived from ``(seed, key)``; keys equal as ids (``1``,
+    ``1.0``, ``np.int32(1)``) give the same seed."""
+    digest = hashlib.sha256(f"{seed}|{_canonical(key)!r}".encode()).digest()
     return int.from_bytes(digest[:8], "little")
 
 
