@@ -352,8 +352,8 @@ class LatentODE(LatentInference, LightningEstimator):
         hparams.setdefault("encoder_method", "rk4")
         self.module_ = LatentODEModule.from_hparams(hparams)
         self.noise_scale_ = float(state.get("noise_scale", 1.0))  # 1: files saved before
-        if not (np.isfinite(self.noise_scale_) and self.noise_scale_ > 0):
-            raise ValueError(f"noise_scale must be positive, got {self.noise_scale_!r}")
+        if not (np.isfinite(self.noise_scale_) and self.noise_scale_ >= 0):
+            raise ValueError(f"noise_scale must be finite and >= 0, got {self.noise_scale_!r}")
         if len(self.target_cols_) != hparams.get("input_dim", len(self.target_cols_)):
             raise ValueError("target_cols and module_hparams.input_dim disagree")
         if state.get("classes") is not None:

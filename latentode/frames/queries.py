@@ -42,8 +42,9 @@ def query_times(
     * a DataFrame with ``id_col`` and ``time_col``: only the ids present (each in ``ids``).
 
     Returns:
-        ``{id: sorted unique float64 times}``, in the order of ``ids``, as a
-        :class:`QueryTimes` whose ``given`` holds the times as given.
+        ``{id: sorted float64 times}``, in the order of ``ids``, as a
+        :class:`QueryTimes` whose ``given`` holds the same times as given (unique; two
+        that encode to one float both stay).
 
     Raises:
         DataFrameError: unknown ids, NaN times, empty times, or an unsupported type.
@@ -58,14 +59,17 @@ def query_times(
                 f"query times {who}: expected an array of times, got {type(v).__name__}."
             )
         try:
-            t = codec.encode(v)
+            codec.encode(v)  # checks kind, zone and finiteness, naming the problem
+            values = pd.Series(codec.as_given(v))
         except DataFrameError as err:
             raise DataFrameError(f"query times {who}: {err}") from None
-        if len(t) == 0:
+        if len(values) == 0:
             raise DataFrameError(f"query times {who}: no times given; give at least one.")
-        u, first = np.unique(t, return_index=True)
-        given[key] = codec.as_given(v)[first]
-        return u
+        # unique as the user's values, not as encoded floats: two distinct times that
+        # encode alike still get a row each
+        values = values.drop_duplicates().sort_values(kind="stable").array
+        given[key] = values
+        return codec.encode(pd.Series(values))
 
     def check_ids(given: Iterable[Any], where: str) -> None:
         unknown = [g for g in unique_in_order(given) if g not in known_set]
