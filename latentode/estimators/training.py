@@ -15,6 +15,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 
 from ..frames.errors import warn_user
@@ -64,7 +65,14 @@ def _trainer(
     if not has_val:
         kwargs["limit_val_batches"] = 0
     kwargs.update(settings.trainer_kwargs or {})
-    return L.Trainer(**kwargs)
+    try:
+        return L.Trainer(**kwargs)
+    except (TypeError, ValueError, MisconfigurationException) as err:
+        kind = TypeError if isinstance(err, TypeError) else ValueError
+        raise kind(
+            f"trainer_kwargs: lightning.Trainer refused them ({err}); see the Trainer's "
+            "arguments in Lightning's documentation."
+        ) from None
 
 
 def _warn_few_steps(owner: str, settings: TrainerSettings, n_batches: int) -> None:
