@@ -17,6 +17,8 @@ _LAZY = {
     "LatentODE": "latentode.estimators",
     "EventIntensity": "latentode.estimators",
     "ModelFileError": "latentode.estimators",
+    "TrainingError": "latentode.estimators",
+    "TrainingStopped": "latentode.estimators",
     "DataFrameError": "latentode.frames",
     "IrregularBatch": "latentode.data",
     "Series": "latentode.data",

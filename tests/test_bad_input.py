@@ -208,6 +208,29 @@ REFUSED = [
     ("plot: n_grid=1", lambda c: c["model"].plot(c["df"], n_grid=1), "n_grid"),
     ("plot: unknown id", lambda c: c["model"].plot(c["df"], ids=[99]), "99"),
     (
+        "predict: a query far before the data",
+        lambda c: c["model"].predict(c["df"], times=[-1e6]),
+        "far",
+    ),
+    (
+        "predict: a query far after the data",
+        lambda c: c["model"].predict(c["df"], times=[1e9]),
+        "too far",
+    ),
+    (
+        "predict: a stray observation far away",
+        lambda c: c["model"].predict(
+            c["df"].assign(time=np.where(c["df"].index == 3, 1e9, c["df"]["time"]))
+        ),
+        "far apart",
+    ),
+    ("events: intensity far away", lambda c: c["ev"].intensity(c["events"], [1e9]), "far apart"),
+    (
+        "events: expected_count over a huge span",
+        lambda c: c["ev"].expected_count(c["events"], 0.0, 1e6),
+        "shorten the window",
+    ),
+    (
         "events: single event, no window",
         lambda c: EventIntensity(max_epochs=1, verbose=False).fit(
             pd.DataFrame({"id": [0], "time": [1.0]})

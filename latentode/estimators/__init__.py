@@ -2,7 +2,8 @@
 irregular series, :class:`EventIntensity` for event times."""
 
 from .events import EventIntensity
+from .faults import TrainingError, TrainingStopped
 from .latent_ode import LatentODE
-from .persistence import ModelFileError
+from .schema import ModelFileError
 
-__all__ = ["LatentODE", "EventIntensity", "ModelFileError"]
+__all__ = ["LatentODE", "EventIntensity", "ModelFileError", "TrainingError", "TrainingStopped"]

@@ -317,7 +317,7 @@ class EventIntensity(EventInference, LightningEstimator):
             frames.append(frame)
         return pd.concat(frames, ignore_index=True)
 
-    @checked(n_samples=N_SAMPLES)
+    @checked(n_samples=N_SAMPLES, max_events=N_SAMPLES)
     def expected_count(
         self,
         events: pd.DataFrame,
@@ -326,20 +326,25 @@ class EventIntensity(EventInference, LightningEstimator):
         *,
         window: Any = None,
         n_samples: int = 100,
+        max_events: int = 100_000,
     ) -> pd.DataFrame:
         """Expected number of events in ``[start, end]`` per sequence (``expected_count``,
         and ``expected_count_<mark>`` per mark).
 
         Latent dynamics: the posterior mean of ``∫ λ`` given all of the sequence's events.
         Jump dynamics: the mean count over ``n_samples`` simulated continuations from
-        ``start``, given the sequence's events before ``start`` (each simulated event
+        ``start``, given the sequence's events before ``start``, at most ``max_events``
+        simulated events per continuation (each simulated event
         moves the rate, so ``∫ λ`` of the event-free flow would be biased)."""
         seqs = self._sequences(events, window)
         a, b = self._encode_times([start, end], "start/end")
         if not b >= a:
             raise DataFrameError("expected_count: end must not be before start.")
         if self._is_jump():
-            sims, _ = self._simulate(seqs, float(a), float(b), n_samples, 10_000_000)
+            try:
+                sims, _ = self._simulate(seqs, float(a), float(b), n_samples, max_events)
+            except ValueError as err:
+                raise DataFrameError(f"expected_count: {err}") from None
             n_marks = len(self.marks_)
             counts = [
                 np.mean([np.bincount([m for _, m in path], minlength=n_marks) for path in paths], 0)

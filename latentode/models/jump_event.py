@@ -28,7 +28,7 @@ from ..data.batch import IrregularBatch
 from ..nn.intensity import AugmentedField, IntensityHead, poisson_process_log_likelihood
 from ..nn.mlp import mlp
 from ..nn.odefunc import ODEFunc
-from ..nn.solve import FIXED_STEP_METHODS, evolve
+from ..nn.solve import FIXED_STEP_METHODS, MAX_EVOLVE_STEPS, SpanError, evolve
 from .timescale import TimeScaled
 
 __all__ = ["JumpEventModel"]
@@ -229,6 +229,13 @@ class JumpEventModel(TimeScaled):
         state = state.repeat_interleave(n_paths, 0)
         now = t[:, -1].repeat_interleave(n_paths, 0).double()
         end = self.rescale(end.to(batch.times.dtype)).repeat_interleave(n_paths, 0).double()
+        span = float((end - now).max()) if p else 0.0
+        if span / self.max_step > MAX_EVOLVE_STEPS:
+            raise SpanError(
+                f"the simulated continuation spans {span:.6g} rescaled time units, "
+                f"{span / self.max_step:.3g} steps of max_step={self.max_step:g}, more than "
+                f"MAX_EVOLVE_STEPS={MAX_EVOLVE_STEPS}: shorten the window."
+            )
         paths: list[list[tuple[float, int]]] = [[] for _ in range(p)]
         exceeded, drawn = 0, 0
         dtype = state.dtype

@@ -41,10 +41,13 @@ __all__ = [
     "evolve",
     "SpanError",
     "MAX_GRID_NODES",
+    "MAX_EVOLVE_STEPS",
 ]
 
 #: most nodes a fixed-step solve may allocate (``span / grid_step``)
 MAX_GRID_NODES = 2_000_000
+#: most fixed steps :func:`evolve` takes over one gap (``span / max_step``)
+MAX_EVOLVE_STEPS = 10_000
 
 
 class SpanError(ValueError):
@@ -345,12 +348,19 @@ def evolve(
     def field(s: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return scale * func(t_start + s * dt, y)
 
-    if method in _WRITTEN_OUT:
+    if method in FIXED_STEP_METHODS:
         steps = max(1, math.ceil(span / max_step - 1e-9))
+        if steps > MAX_EVOLVE_STEPS:
+            raise SpanError(
+                f"a gap of {span:.6g} rescaled time units needs {steps} {method} steps of "
+                f"max_step={max_step:g}, more than MAX_EVOLVE_STEPS={MAX_EVOLVE_STEPS}: the "
+                "times are far apart for the data's time scale (a stray time, or mixed "
+                "units?); drop or fix it, or split the series."
+            )
+    if method in _WRITTEN_OUT:
         s = torch.linspace(0.0, 1.0, steps + 1, dtype=h.dtype, device=h.device)
         return _explicit_steps(field, h, s, method)
     if method in FIXED_STEP_METHODS:
-        steps = max(1, math.ceil(span / max_step - 1e-9))
         s = torch.linspace(0.0, 1.0, steps + 1, dtype=h.dtype, device=h.device)
         out = odeint(field, h, s, method=method)
     else:
