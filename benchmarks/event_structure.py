@@ -123,8 +123,7 @@ def run(name: str, quick: bool, n_score: int) -> dict:
         model.fit(d["train_ev"], window=d["train_win"])
         row[f"{dynamics} fit s"] = time.perf_counter() - started
         row[f"{dynamics} epochs"] = model.n_epochs_
-        score = model.score(d["test_ev"], window=d["test_win"], n_samples=n_score)
-        row[dynamics] = score["loglik_per_event"]
+        row[dynamics] = model.score(d["test_ev"], window=d["test_win"], n_samples=n_score)
         if name == "spikes":
             row[f"{dynamics} peak ratio"] = peak_ratio(model, d["test_ev"], d["test_win"])
         models[dynamics] = model

@@ -108,7 +108,7 @@ def latent_cases(save_dir: Path | None) -> dict:
             "interpolate": model.interpolate(test, n_samples=20),
             "extrapolate": model.extrapolate(test, horizon=0.5, n_points=4, n_samples=20),
             "sample": model.sample(test, times={i: [0.3, 3.0] for i in range(20, 24)}, n_samples=4),
-            "score": model.score(test, n_samples=20),
+            "score": model.score_details(test, n_samples=20),
             "fitted": {
                 "n_epochs": model.n_epochs_,
                 "best_val_loss": model.best_val_loss_,
@@ -168,7 +168,7 @@ def event_cases(save_dir: Path | None) -> dict:
         out[dynamics] = {
             "intensity": model.intensity(test, [0.5, 2.0, 5.5], window=(0.0, 6.0), n_samples=8),
             "expected_count": model.expected_count(test, 1.0, 4.0, window=(0.0, 6.0), n_samples=8),
-            "score": model.score(test, window=(0.0, 6.0), n_samples=8),
+            "score": model.score_details(test, window=(0.0, 6.0), n_samples=8),
             "sample": model.sample(test, (6.0, 8.0), n_samples=3),
             "predict_next": model.predict_next(test, n_samples=8, horizon=10.0),
         }

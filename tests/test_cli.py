@@ -362,3 +362,18 @@ def test_ctrl_c_exits_130_with_one_line(tmp_path):
     assert proc.returncode == 130, err[-2000:]
     assert "interrupted" in err and "Traceback" not in err
     assert not (tmp_path / "m").exists()
+
+
+def test_evaluate_prints_the_table_and_writes_it(tmp_path, capsys):
+    df = periodic(12, 10, irregular=True, seed=0)
+    data = tmp_path / "data.csv"
+    df.to_csv(data, index=False)
+    model = tmp_path / "m"
+    assert main(["fit", str(data), "--out", str(model), "--max-epochs", "1", "--quiet"]) == 0
+    out = tmp_path / "table.csv"
+    args = ["evaluate", str(model), str(data), "--task", "extrapolate", "--n-samples", "5"]
+    assert main([*args, "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    table = pd.read_csv(out)
+    assert list(table["method"]) == ["LatentODE", "linear", "last", "mean curve + offset"]
+    assert all(m in printed for m in table["method"]) and "coverage" in printed

@@ -110,7 +110,9 @@ def test_sample_frame(fitted):
 
 def test_score(fitted):
     model, df = fitted
-    res = model.score(df[df["id"].isin(["s0", "s1", "s2"])], n_samples=10)
+    some = df[df["id"].isin(["s0", "s1", "s2"])]
+    res = model.score_details(some, n_samples=10)
+    assert model.score(some, n_samples=10) == -res["nll"]  # one float, higher is better
     assert set(res["mse"]) == {"value", "other", "overall"}
     assert res["n_observed"] == int(
         df[df["id"].isin(["s0", "s1", "s2"])][["value", "other"]].notna().to_numpy().sum()
@@ -188,7 +190,7 @@ def test_poisson_option_fits_and_scores():
     assert model.module_.model.poisson
     rates = model.module_.model.intensity.base_rate
     assert rates[0] > rates[1] > 0  # "other" is observed about half as often as "value"
-    res = model.score(df, n_samples=5)
+    res = model.score_details(df, n_samples=5)
     assert np.isfinite(res["nll"])
 
 

@@ -82,7 +82,7 @@ def test_recovers_the_rate_and_beats_a_homogeneous_poisson(fitted):
     est = model.intensity(test, times=grid, window=(0.0, 10.0), n_samples=30)
     mae = np.abs(est["intensity"].to_numpy() - _rate(est["time"].to_numpy())).mean()
     const_mae = np.abs(_rate(grid) - _rate(grid).mean()).mean()
-    score = model.score(test, window=(0.0, 10.0), n_samples=50)
+    score = model.score_details(test, window=(0.0, 10.0), n_samples=50)
     rate = len(train) / (60 * 10.0)  # homogeneous MLE on the same training data
     hom = (len(test) * np.log(rate) - rate * 10.0 * 20) / len(test)
     print(
@@ -162,7 +162,8 @@ def test_marks_and_datetimes():
     out = model.intensity(df[df["id"] == 0], times=[base + pd.Timedelta("1D")], n_samples=5)
     assert list(out.columns) == ["id", "time", "intensity_quake", "intensity_tremor"]
     assert isinstance(out["time"].dtype, pd.DatetimeTZDtype)
-    res = model.score(df, n_samples=5)
+    res = model.score_details(df, n_samples=5)
+    assert model.score(df, n_samples=5) == res["loglik_per_event"]
     assert res["n_events"] == len(df) and np.isfinite(res["loglik"])
 
 
@@ -181,7 +182,7 @@ def test_jump_dynamics_recover_per_sequence_rhythm():
 
     hom = poisson_loglik(windows(train), windows(test))
     hist = histogram_loglik(windows(train), windows(test), 10)
-    got = model.score(test, window=(0.0, 10.0))["loglik_per_event"]
+    got = model.score(test, window=(0.0, 10.0))
     print(f"\nloglik/event {got:.3f}, homogeneous {hom:.3f}, histogram {hist:.3f}")
     assert got > max(hom, hist) + 0.15
     # the rate just before each spike against the rate half-way between spikes

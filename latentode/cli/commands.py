@@ -6,7 +6,7 @@ import argparse
 
 from .io import read_frame, write_frame
 
-__all__ = ["cmd_fit", "cmd_predict", "cmd_plot"]
+__all__ = ["cmd_fit", "cmd_predict", "cmd_evaluate", "cmd_plot"]
 
 
 def _floats(text: str | None, flag: str = "--quantiles") -> list[float] | None:
@@ -75,6 +75,34 @@ def cmd_predict(args: argparse.Namespace) -> None:
         out = model.interpolate(df, **common)
     write_frame(out, args.out)
     print(f"wrote {len(out)} rows to {args.out}")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from ..estimators import LatentODE
+
+    model = LatentODE.load(args.model)
+    df = read_frame(args.data, model.time_col_)
+    horizon = args.horizon
+    if horizon is not None:
+        try:
+            horizon = float(horizon)
+        except ValueError:
+            pass
+    table = model.evaluate(
+        df,
+        task=args.task,
+        fraction=args.fraction,
+        horizon=horizon,
+        baselines=not args.no_baselines,
+        n_samples=args.n_samples,
+        seed=args.seed,
+    )
+    with pd.option_context("display.width", 200, "display.max_columns", 50):
+        print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    if args.out:
+        write_frame(table, args.out)
 
 
 def cmd_plot(args: argparse.Namespace) -> None:

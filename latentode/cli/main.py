@@ -1,4 +1,4 @@
-"""Command line: ``latentode demo | fit | predict | plot``.
+"""Command line: ``latentode demo | fit | predict | evaluate | plot``.
 
 ``fit``, ``predict`` and ``plot`` read CSV or Parquet long frames (one row per series id
 and time, one column per target, empty = not observed); a text time column is parsed as
@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from .commands import cmd_fit, cmd_plot, cmd_predict
+from .commands import cmd_evaluate, cmd_fit, cmd_plot, cmd_predict
 from .demo import print_demo, run_demo
 
 __all__ = ["main", "build_parser"]
@@ -35,6 +35,13 @@ def _fraction(text: str) -> float:
         raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text!r}") from None
     if not 0 < value <= 1:
         raise argparse.ArgumentTypeError(f"must be a number in (0, 1], got {text!r}")
+    return value
+
+
+def _open_fraction(text: str) -> float:
+    value = _fraction(text)
+    if value == 1:
+        raise argparse.ArgumentTypeError(f"must be a number in (0, 1), got {text!r}")
     return value
 
 
@@ -72,6 +79,23 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--horizon", type=float)
     plot.add_argument("--out", required=True)
     plot.set_defaults(func=cmd_plot)
+    ev = sub.add_parser("evaluate", help="score a saved model next to baselines on hidden points")
+    ev.add_argument("model", help="model directory written by fit")
+    ev.add_argument("data", help="CSV/Parquet long frame to evaluate on (held-out series)")
+    ev.add_argument("--task", choices=("interpolate", "extrapolate"), default="interpolate")
+    ev.add_argument(
+        "--fraction",
+        type=_open_fraction,
+        default=0.5,
+        help="interpolate: share of observed cells hidden; extrapolate: share of each "
+        "series' span seen",
+    )
+    ev.add_argument("--horizon", help="extrapolate: score each series' last HORIZON instead")
+    ev.add_argument("--no-baselines", action="store_true", help="score the model only")
+    ev.add_argument("--n-samples", type=_positive, default=100, help="posterior draws")
+    ev.add_argument("--seed", type=int, default=0, help="seed of the hiding protocol")
+    ev.add_argument("--out", help="also write the table to this CSV/Parquet file")
+    ev.set_defaults(func=cmd_evaluate)
     demo = sub.add_parser("demo", help="train a Latent ODE on the built-in periodic set")
     demo.add_argument("--n-series", type=_positive, default=400)
     demo.add_argument(

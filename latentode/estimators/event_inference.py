@@ -242,3 +242,52 @@ class EventInference:
                 row[f"next_q{q:g}"] = self.codec_.decode_values([t_q])[0]
             rows.append(row)
         return pd.DataFrame(rows)
+
+    @checked(n_samples=N_SAMPLES, max_events=N_SAMPLES)
+    def expected_count(
+        self,
+        events: pd.DataFrame,
+        start: Any,
+        end: Any,
+        *,
+        window: Any = None,
+        n_samples: int = 100,
+        max_events: int = 100_000,
+    ) -> pd.DataFrame:
+        """Expected number of events in ``[start, end]`` per sequence (``expected_count``,
+        and ``expected_count_<mark>`` per mark).
+
+        Latent dynamics: the posterior mean of ``∫ λ`` given all of the sequence's events.
+        Jump dynamics: the mean count over ``n_samples`` simulated continuations from
+        ``start``, given the sequence's events before ``start``, at most ``max_events``
+        simulated events per continuation (each simulated event
+        moves the rate, so ``∫ λ`` of the event-free flow would be biased)."""
+        seqs = self._sequences(events, window)
+        a, b = self._encode_times([start, end], "start/end")
+        if not b >= a:
+            raise DataFrameError("expected_count: end must not be before start.")
+        if self._is_jump():
+            try:
+                sims, _ = self._simulate(seqs, float(a), float(b), n_samples, max_events)
+            except ValueError as err:
+                raise DataFrameError(f"expected_count: {err}") from None
+            n_marks = len(self.marks_)
+            counts = [
+                np.mean([np.bincount([m for _, m in path], minlength=n_marks) for path in paths], 0)
+                for paths in sims
+            ]
+        else:
+            post = self._posterior(seqs, [np.array([a, b])] * len(seqs), n_samples)
+            counts = [(cum[:, 1] - cum[:, 0]).mean(0) for _, cum in post]
+        rows = []
+        for s, per_mark in zip(seqs, counts, strict=True):
+            row = {self.id_col_: s.id, "expected_count": float(per_mark.sum())}
+            if self.mark_col_ is not None:
+                row.update(
+                    {
+                        f"expected_count_{m}": float(v)
+                        for m, v in zip(self.marks_, per_mark, strict=True)
+                    }
+                )
+            rows.append(row)
+        return pd.DataFrame(rows)

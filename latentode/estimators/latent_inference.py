@@ -209,7 +209,16 @@ class LatentInference:
 
     @torch.no_grad()
     @checked(n_samples=N_SAMPLES)
-    def score(self, df: pd.DataFrame, n_samples: int = 100) -> dict:
+    def score(self, df: pd.DataFrame, n_samples: int = 100) -> float:
+        """Mean log-likelihood per observed value of ``df`` in data units, ``-nll`` of
+        :meth:`score_details` (the IWAE estimate of log p(x) over z0): one float, higher
+        is better, so scikit-learn's ``cross_val_score`` and ``GridSearchCV`` can rank
+        fits. For errors next to baselines use :meth:`evaluate`."""
+        return -self.score_details(df, n_samples)["nll"]
+
+    @torch.no_grad()
+    @checked(n_samples=N_SAMPLES)
+    def score_details(self, df: pd.DataFrame, n_samples: int = 100) -> dict:
         """Fit quality on ``df`` in original units.
 
         Returns ``{"mse": {target: ..., "overall": ...}, "mae": {...}, "nll": ...,

@@ -30,6 +30,7 @@ from ..nn.solve import SolverConfig  # noqa: TC001 - a parameter type
 from ..training import IrregularDataModule, LatentODEModule
 from .bands import coverage_factor
 from .base import LightningEstimator
+from .evaluation import LatentEvaluation
 from .latent_inference import LatentInference
 from .params import COMMON, PATH, as_solver_config, checked, solver_hparams
 from .sampling import keyed_rng
@@ -38,7 +39,7 @@ from .schema import Field
 __all__ = ["LatentODE"]
 
 
-class LatentODE(LatentInference, LightningEstimator):
+class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
     """Latent ODE for long DataFrames of irregularly sampled, partly observed series.
 
     ``__init__`` only stores parameters (scikit-learn contract); ``fit`` returns self.
