@@ -401,3 +401,16 @@ def test_the_public_methods_declare_their_argument_constraints():
             assert "n_samples" in method._parameter_constraints, (cls.__name__, name)
     assert "horizon" in EventIntensity.predict_next._parameter_constraints
     assert "n_samples" in EventIntensity.intensity._parameter_constraints
+
+
+def test_repaired_index_like_columns_are_not_targets_and_the_choice_is_named(ctx):
+    from latentode.frames import resolve_targets
+
+    df = ctx["df"].reset_index(drop=True)
+    framed = df.assign(rownames=np.arange(1, len(df) + 1), count=np.arange(len(df)) % 7)
+    with pytest.warns(UserWarning, match=r"targets are 'value', 'count'.*'rownames'"):
+        assert resolve_targets(framed, "id", "time", None) == ["value", "count"]
+    csv = pd.read_csv(__import__("io").StringIO(df.to_csv()))  # an "Unnamed: 0" column
+    with pytest.warns(UserWarning, match="Unnamed: 0"):
+        assert resolve_targets(csv, "id", "time", None) == ["value"]
+    assert resolve_targets(framed, "id", "time", ["rownames"]) == ["rownames"]  # if asked

@@ -1,14 +1,16 @@
 """Which columns of a frame are targets: given, or inferred (every numeric column
-but the id and time columns and any excluded ones)."""
+but the id and time columns, any excluded ones and index-like ones)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Hashable, Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from .errors import DataFrameError, fmt_list
+from .errors import DataFrameError, fmt_list, warn_user
 
 __all__ = ["resolve_targets", "missing_columns_error"]
 
@@ -25,6 +27,25 @@ def missing_columns_error(df: pd.DataFrame, missing: list[Any], role: str) -> Da
     )
 
 
+_log = logging.getLogger("latentode")
+#: column names that hold a row number (written by R, ``to_csv`` or ``reset_index``)
+INDEX_NAMES = ("rownames", "index", "level_0")
+
+
+def _is_index_like(df: pd.DataFrame, col: Hashable) -> bool:
+    """A row-number column: named like one (``rownames``, ``Unnamed: 0``, ``index``,
+    ``level_0``), or integers equal to the row position counted from 0 or 1."""
+    name = str(col).strip().lower()
+    if name in INDEX_NAMES or name.startswith("unnamed:"):
+        return True
+    values = df[col]
+    if not pd.api.types.is_integer_dtype(values.dtype) or len(values) < 3:
+        return False
+    arr = values.to_numpy()
+    steps = np.arange(len(arr))
+    return bool(np.array_equal(arr, steps) or np.array_equal(arr, steps + 1))
+
+
 def resolve_targets(
     df: pd.DataFrame,
     id_col: Hashable,
@@ -35,7 +56,8 @@ def resolve_targets(
 ) -> list[Any]:
     """The target columns: ``target_cols`` checked (a name or a list; present, no
     repeats, not the id or time column), or for ``None`` every numeric, non-bool,
-    non-complex column but ``id_col``, ``time_col`` and ``exclude`` (e.g. a label)."""
+    non-complex column but ``id_col``, ``time_col``, ``exclude`` (e.g. a label) and
+    index-like columns (a row number; left out with a warning naming them)."""
     skip = (id_col, time_col, *exclude)
     if target_cols is None:
         targets = [
@@ -46,6 +68,17 @@ def resolve_targets(
             and not pd.api.types.is_bool_dtype(df[c].dtype)
             and not pd.api.types.is_complex_dtype(df[c].dtype)
         ]
+        index_like = [c for c in targets if _is_index_like(df, c)]
+        targets = [c for c in targets if c not in index_like]
+        if targets:
+            note = f"target_cols=None: the targets are {fmt_list(targets, limit=20)}"
+            if index_like:
+                warn_user(
+                    f"{note}; left out the index-like column(s) {fmt_list(index_like)} (a "
+                    "row number, not a measurement). Pass target_cols=[...] to choose."
+                )
+            else:
+                _log.info("%s.", note)
         if not targets:
             others = [c for c in df.columns if c not in skip]
             raise DataFrameError(
