@@ -10,6 +10,7 @@ that recorded them).
 import json
 import math
 import os
+import re
 
 import pytest
 
@@ -57,12 +58,29 @@ def fresh():
 INTENDED = {("events", "jump", "predict_next"), ("events", "latent", "predict_next")}
 
 
+#: ``LatentODE`` quantile columns are exact quantiles of the posterior predictive
+#: mixture since issue 13 (they were quantiles of one noisy draw per posterior sample), and
+#: so is the demo's band coverage; ``tests/test_intervals.py`` tests them. The names of the
+#: quantile columns are still compared, and the means bit for bit.
+BAND_KEY = re.compile(r".*_q[0-9.e-]+$|coverage_90$")
+
+
+def _strip_bands(tree):
+    """``tree`` with every quantile column's values and band coverage replaced by a
+    marker (the key stays)."""
+    if isinstance(tree, dict):
+        return {k: "band" if BAND_KEY.match(k) else _strip_bands(v) for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [_strip_bands(v) for v in tree]
+    return tree
+
+
 def _drop(tree: dict, part: str) -> dict:
     tree = json.loads(json.dumps(tree))
     for top, mid, leaf in INTENDED:
         if top == part:
             tree[mid].pop(leaf, None)
-    return tree
+    return _strip_bands(tree) if part in ("latent", "classify", "demo") else tree
 
 
 @pytest.mark.parametrize("part", ["latent", "classify", "events", "demo"])
@@ -121,8 +139,8 @@ def test_old_files_load_and_predict_the_same(recorded):
     for name in ("odernn", "rnn_poisson"):
         model = LatentODE.load(models / f"latent_{name}")
         times = {20: [0.1, 0.55, 1.9], 22: [0.0, 2.5]}
-        got = golden._jsonable(model.predict(test, times=times))
-        errors = _compare(got, recorded["latent"][name]["predict"], name)
+        got = _strip_bands(golden._jsonable(model.predict(test, times=times)))
+        errors = _compare(got, _strip_bands(recorded["latent"][name]["predict"]), name)
         assert not errors, errors[:5]
     events = golden._events(24, seed=4)
     test_ev = events[events["id"] >= 20]

@@ -346,9 +346,7 @@ class EventIntensity(EventInference, LightningEstimator):
     def score(self, events: pd.DataFrame, *, window: Any = None, n_samples: int = 100) -> float:
         """Log-likelihood per event (``score_details(...)["loglik_per_event"]``): one float,
         higher is better, so scikit-learn's model selection can rank fits."""
-        return self.score_details(events, window=window, n_samples=n_samples)[
-            "loglik_per_event"
-        ]
+        return self.score_details(events, window=window, n_samples=n_samples)["loglik_per_event"]
 
     @checked(n_samples=N_SAMPLES, n_grid=GRID, max_series=N_SAMPLES)
     def plot(

@@ -24,7 +24,7 @@ from ..frames import (
     predictions_frame,
     query_times,
 )
-from .bands import add_noise
+from .bands import add_noise, check_levels, level_bounds, mixture_quantiles, with_levels
 from .params import DURATION, GRID, N_SAMPLES, check_n_samples, checked
 from .sampling import chunks, keyed_chunks, keyed_rng, seeded
 
@@ -78,24 +78,30 @@ class LatentInference:
         quantiles: Sequence[float],
         n_samples: int,
         given: dict[Any, Any] | None = None,
+        levels: Sequence[float] = (),
     ) -> pd.DataFrame:
         """Predictions at ``queries`` (encoded); ``given``: the same times as the user gave
-        them, for the output's time column (decoded from ``queries`` when ``None``)."""
+        them, for the output's time column (decoded from ``queries`` when ``None``).
+        Quantiles are those of the posterior predictive mixture (no noise is drawn, so a
+        point's band depends only on its series and time); ``levels`` add interval
+        columns."""
         full, where = with_query_times(series, queries)
         samples = self._samples(full, n_samples)
-        means, qs = [], {q: [] for q in quantiles}
-        for smp, idx, s in zip(samples, where, series, strict=True):
+        wanted = sorted({*quantiles, *(b for lv in levels for b in level_bounds(lv))})
+        std = self.module_.model.observation_std().double().numpy()
+        std = std * getattr(self, "noise_scale_", 1.0)
+        means, qs = [], {q: [] for q in wanted}
+        for smp, idx in zip(samples, where, strict=True):
             smp = smp[:, idx]
             means.append(smp.mean(0))
-            if quantiles:
-                noisy = self._noisy(smp, s.id)
-                for q, v in zip(quantiles, np.quantile(noisy, quantiles, axis=0), strict=True):
+            if wanted:
+                for q, v in zip(wanted, mixture_quantiles(smp, std, wanted), strict=True):
                     qs[q].append(v)
-        return predictions_frame(
+        frame = predictions_frame(
             [s.id for s in series],
             [queries.get(s.id, np.zeros(0)) for s in series],
             means,
-            qs if quantiles else None,
+            qs if wanted else None,
             id_col=self.id_col_,
             time_col=self.time_col_,
             target_cols=self.target_cols_,
@@ -103,6 +109,7 @@ class LatentInference:
             scaler=self.scaler_,
             given_times=None if given is None else [given.get(s.id, []) for s in series],
         )
+        return with_levels(frame, self.target_cols_, quantiles, levels)
 
     def _queries(self, times: Any, clean: pd.DataFrame, series: list[Series]) -> QueryTimes:
         """Encoded query times per series id, and the same as given (``.given``): the rows
@@ -124,6 +131,8 @@ class LatentInference:
         times: Any = None,
         quantiles: Sequence[float] | None = (0.05, 0.5, 0.95),
         n_samples: int = 100,
+        *,
+        level: float | Sequence[float] | None = None,
     ) -> pd.DataFrame:
         """Posterior mean and quantiles at new times, conditioning on the rows of ``df``.
 
@@ -131,17 +140,22 @@ class LatentInference:
             df: the series to condition on (seen in fit or new).
             times: an array (same times for every series), a dict ``{id: times}``, a
                 DataFrame with id and time columns, or ``None`` for the rows of ``df``.
-            quantiles: levels in (0, 1); from posterior samples plus observation noise.
+            quantiles: levels in (0, 1) of the posterior predictive (posterior samples of
+                the mean function plus observation noise; exact given the samples).
             n_samples: posterior samples of z0.
+            level: central interval levels in percent, e.g. ``(80, 90)``: adds
+                ``<target>-lo-90`` / ``<target>-hi-90`` columns (neuralforecast's names).
 
         Returns:
-            ``id, time, <target>, <target>_q<q>...`` sorted by id then time.
+            ``id, time, <target>, <target>_q<q>..., <target>-lo-<l>, <target>-hi-<l>...``
+            sorted by id then time.
         """
         qs = check_quantiles(quantiles)
+        levels = check_levels(level)
         n_samples = check_n_samples(n_samples)
         clean, series = self._context(df)
         queries = self._queries(times, clean, series)
-        return self._predict_at(series, queries, qs, n_samples, queries.given)
+        return self._predict_at(series, queries, qs, n_samples, queries.given, levels)
 
     @checked(n_samples=N_SAMPLES)
     def interpolate(
@@ -149,13 +163,17 @@ class LatentInference:
         df: pd.DataFrame,
         quantiles: Sequence[float] | None = (0.05, 0.5, 0.95),
         n_samples: int = 100,
+        *,
+        level: float | Sequence[float] | None = None,
     ) -> pd.DataFrame:
         """Every row of ``df`` (sorted by id, time) with NaN target cells filled by the
-        posterior mean; observed cells keep their values; quantile columns for all cells."""
-        qs = check_quantiles(quantiles)
+        posterior mean; observed cells keep their values; quantile (and ``level``)
+        columns for all cells."""
+        qs, levels = check_quantiles(quantiles), check_levels(level)
         clean, series = self._context(df)
         queries = self._queries(None, clean, series)
-        pred = self._predict_at(series, queries, qs, check_n_samples(n_samples), queries.given)
+        n = check_n_samples(n_samples)
+        pred = self._predict_at(series, queries, qs, n, queries.given, levels)
         out = pred.copy()
         for c in self.target_cols_:
             observed = clean[c].to_numpy(dtype=np.float64)
@@ -170,17 +188,20 @@ class LatentInference:
         n_points: int = 20,
         quantiles: Sequence[float] | None = (0.05, 0.5, 0.95),
         n_samples: int = 100,
+        *,
+        level: float | Sequence[float] | None = None,
     ) -> pd.DataFrame:
         """Forecast ``n_points`` evenly spaced times in ``(last, last + horizon]`` after each
         series' last row. ``horizon`` is a duration in time units (a ``Timedelta`` or a
-        string such as ``"7D"`` for datetime times)."""
+        string such as ``"7D"`` for datetime times); ``level`` as in :meth:`predict`."""
         h = horizon_units(horizon, self.codec_)
         n_points = check_n_samples(n_points, "n_points")
-        qs = check_quantiles(quantiles)
+        qs, levels = check_quantiles(quantiles), check_levels(level)
         _, series = self._context(df)
         steps = np.arange(1, n_points + 1) / n_points * h
         queries = {s.id: s.times.max() + steps for s in series}
-        return self._predict_at(series, queries, qs, check_n_samples(n_samples))
+        n = check_n_samples(n_samples)
+        return self._predict_at(series, queries, qs, n, None, levels)
 
     @checked(n_samples=N_SAMPLES)
     def sample(self, df: pd.DataFrame, times: Any = None, n_samples: int = 50) -> pd.DataFrame:

@@ -1,0 +1,69 @@
+"""Prediction intervals (issue 13): exact quantiles of the posterior predictive mixture,
+a point's band independent of the other times asked for, ``level=`` columns."""
+
+import warnings
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from latentode import LatentODE
+from latentode.datasets import periodic
+from latentode.estimators.bands import mixture_quantiles
+
+QS = (0.05, 0.25, 0.5, 0.9)
+
+
+def test_one_sample_is_a_normal_quantile_exactly():
+    mu = np.array([[[1.0, -2.0]]])  # (K=1, n=1, D=2)
+    got = mixture_quantiles(mu, np.array([0.5, 2.0]), QS)
+    want = np.array([[1.0 + 0.5 * norm.ppf(q), -2.0 + 2.0 * norm.ppf(q)] for q in QS])
+    np.testing.assert_allclose(got[:, 0], want, atol=1e-9)
+
+
+def test_a_bimodal_mixture_matches_its_cdf_and_zero_noise_is_empirical():
+    rng = np.random.default_rng(0)
+    mu = np.concatenate([rng.normal(0, 0.2, 30), rng.normal(4, 0.2, 70)])[:, None, None]
+    got = mixture_quantiles(np.repeat(mu, 2, axis=2), np.array([0.3, 0.0]), QS)
+    cdf = norm.cdf((got[:, 0, 0][:, None] - mu[:, 0, 0][None]) / 0.3).mean(1)
+    np.testing.assert_allclose(cdf, QS, atol=1e-9)
+    np.testing.assert_allclose(got[:, 0, 1], np.quantile(mu[:, 0, 0], QS))
+
+
+@pytest.fixture(scope="module")
+def model():
+    df = periodic(12, 10, irregular=True, seed=0, noise_std=0.05)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return LatentODE(latent_dim=2, hidden_dim=4, units=8, max_epochs=2, verbose=False).fit(
+            df
+        ), df
+
+
+def test_a_points_band_does_not_depend_on_the_other_times_asked(model):
+    est, df = model
+    alone = est.predict(df, times={3: [1.5]})
+    among = est.predict(df, times={3: [1.2, 1.5, 1.8, 3.0]})
+    row = among[among["time"] == 1.5].reset_index(drop=True)
+    cols = ["value_q0.05", "value_q0.5", "value_q0.95"]
+    np.testing.assert_allclose(row[cols].to_numpy(), alone[cols].to_numpy(), rtol=1e-6)
+
+
+def test_level_columns_follow_neuralforecast_names(model):
+    est, df = model
+    out = est.predict(df, times=[0.5, 1.0], quantiles=[0.5], level=(90, 80))
+    assert list(out.columns) == [
+        "id", "time", "value", "value_q0.5",
+        "value-lo-80", "value-hi-80", "value-lo-90", "value-hi-90",
+    ]  # fmt: skip
+    q = est.predict(df, times=[0.5, 1.0], quantiles=[0.05, 0.1, 0.9, 0.95])
+    np.testing.assert_allclose(out["value-lo-90"], q["value_q0.05"])
+    np.testing.assert_allclose(out["value-hi-80"], q["value_q0.9"])
+    assert (out["value-lo-90"] <= out["value-lo-80"]).all()
+    ext = est.extrapolate(df, horizon=1.0, n_points=3, quantiles=None, level=50)
+    assert list(ext.columns) == ["id", "time", "value", "value-lo-50", "value-hi-50"]
+    filled = est.interpolate(df, level=[95])
+    assert "value-hi-95" in filled and len(filled) == len(df)
+    for bad in (0, 100, 150, "90", True):
+        with pytest.raises(ValueError, match="level"):
+            est.predict(df, level=bad)
