@@ -104,6 +104,11 @@ def _normalised(config: dict, estimator: str) -> dict:
     skip = ("latentode_version", "format_version", "config_sha256")
     config = {k: v for k, v in config.items() if k not in skip}
     config["params"] = params_to_json(params_from_json(config["params"]))
+    # parameters added later (issue 13), at their defaults
+    added = {"accelerator": "auto", "devices": "auto", "strategy": "auto", "logger": None}
+    for key, default in added.items():
+        if config["params"].get(key, default) == default:
+            config["params"].pop(key, None)
     hp = dict(config["fitted"]["module_hparams"])
     if "enc_hidden" in hp:
         hp["hidden_dim"] = hp.pop("enc_hidden")

@@ -11,9 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import torch
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 
+from ..data.batch import collate
+from ..frames.errors import warn_user
 from .persistence import read_model, write_model
 from .sampling import seeded
 from .schema import ModelFileError, check_fields, check_module_sizes
@@ -44,6 +48,25 @@ class LightningEstimator(BaseEstimator):
         ``InvalidParameterError``, a ValueError and TypeError, naming the parameter)."""
         self._validate_params()
 
+    # ------------------------------------------------------------ device
+    def _device(self) -> torch.device:
+        """Where the fitted module is (where it was trained, unless moved by :meth:`to`)."""
+        return next(self.module_.parameters()).device
+
+    def _batch(self, series: list) -> Any:
+        """``series`` collated on the module's device."""
+        return collate(series).to(self._device())
+
+    def _on(self, tensor: Any) -> Any:
+        return tensor.to(self._device()) if torch.is_tensor(tensor) else tensor
+
+    def to(self, device: str | torch.device) -> LightningEstimator:
+        """Move the fitted model to ``device`` (e.g. ``"cpu"`` or ``"cuda:0"``); inference
+        then runs there. Returns self."""
+        self._check_fitted()
+        self.module_.to(device)
+        return self
+
     # ------------------------------------------------------------ training
     def _split(self, items: list) -> tuple[list, list]:
         """``(train, val)``: a seeded ``val_size`` share of the series (sequences) held out
@@ -70,9 +93,17 @@ class LightningEstimator(BaseEstimator):
             patience=self.patience,
             verbose=self.verbose,
             trainer_kwargs=dict(self.trainer_kwargs or {}),
+            accelerator=self.accelerator,
+            devices=self.devices,
+            strategy=self.strategy,
+            logger=self.logger,
         )
         result = train(type(self).__name__, module, datamodule, has_val, settings, checkpoint_dir)
-        attrs: dict[str, Any] = {"n_epochs_": result.n_epochs, "train_metrics_": result.metrics}
+        attrs: dict[str, Any] = {
+            "n_epochs_": result.n_epochs,
+            "train_metrics_": result.metrics,
+            "history_": pd.DataFrame(result.history),
+        }
         if result.best_val_loss is not None:
             attrs["best_val_loss_"] = result.best_val_loss
         return attrs
@@ -90,6 +121,30 @@ class LightningEstimator(BaseEstimator):
             setattr(self, name, value)
 
     # ------------------------------------------------------------ save / load
+    def _saveable_params(self) -> dict:
+        """The parameters as saved: runtime objects (a ``logger``, a ``strategy`` object,
+        ``trainer_kwargs`` values such as callbacks) cannot be written as JSON and are
+        left out, with a warning naming them."""
+        params = self.get_params(deep=False)
+        dropped = []
+        if params.get("logger") is not None:
+            params["logger"], _ = None, dropped.append("logger")
+        if not isinstance(params.get("strategy"), str):
+            params["strategy"], _ = "auto", dropped.append("strategy")
+        kwargs = dict(params.get("trainer_kwargs") or {})
+        for key, value in list(kwargs.items()):
+            if not isinstance(value, (str, int, float, bool, type(None), list, dict)):
+                dropped.append(f"trainer_kwargs[{key!r}]")
+                del kwargs[key]
+        if params.get("trainer_kwargs") is not None:
+            params["trainer_kwargs"] = kwargs
+        if dropped:
+            warn_user(
+                f"save: {', '.join(dropped)} are runtime objects and are not saved; set them "
+                "again after load if you refit."
+            )
+        return params
+
     @classmethod
     def _from_saved_params(cls, params: dict, source: str) -> LightningEstimator:
         """The estimator of the saved parameters, each checked against the constraints."""
@@ -121,7 +176,7 @@ class LightningEstimator(BaseEstimator):
         return write_model(
             path,
             type(self).__name__,
-            self.get_params(deep=False),
+            self._saveable_params(),
             self._fitted_state(),
             self.module_.state_dict(),
         )

@@ -5,6 +5,7 @@ keyed stream."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -64,12 +65,12 @@ class EventInference:
                     for q, s in zip(qs, chunk, strict=True)
                 ]
             )
-            batch = collate(events_to_series(chunk, n_marks))
-            rates, cum = model.posterior(
-                batch, torch.as_tensor(extra, dtype=batch.times.dtype), eps
-            )
+            batch = self._batch(events_to_series(chunk, n_marks))
+            extra = torch.as_tensor(extra, dtype=batch.times.dtype, device=batch.times.device)
+            rates, cum = model.posterior(batch, extra, self._on(eps))
             n = batch.times.shape[1]
-            rates, cum = rates[:, :, n:].double().numpy(), cum[:, :, n:].double().numpy()
+            rates = rates[:, :, n:].double().cpu().numpy()
+            cum = cum[:, :, n:].double().cpu().numpy()
             out.extend((rates[:, b, : len(q)], cum[:, b, : len(q)]) for b, q in enumerate(qs))
         return out
 
@@ -81,6 +82,8 @@ class EventInference:
         the sequence's events before ``a`` (later events are not used). Per sequence a
         list of paths of ``(time, mark)``, and the count of exceeded thinning bounds."""
         model = self.module_.model
+        if self._device().type != "cpu":  # simulation draws from CPU generators
+            model = copy.deepcopy(model).cpu()
         out, exceeded = [], 0
         for s in seqs:
             keep = s.times < a

@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..data.batch import collate
 from ..data.scaling import base_rates, fit_time_scale
 from ..frames import (
     DataFrameError,
@@ -69,11 +68,12 @@ class EventIntensity(EventInference, LightningEstimator):
             ``"latent"`` only; ``max_step`` to ``"jump"`` only.
         max_step: largest RK4 step of the jump state's flow, in rescaled time (the
             median gap between events is 0.05).
-        gradient_clip_val, seed, verbose, trainer_kwargs: as in :class:`LatentODE`.
+        gradient_clip_val, seed, verbose, trainer_kwargs, accelerator, devices, strategy,
+            logger: as in :class:`LatentODE`.
 
     Times may be numbers or datetimes; for datetimes rates are per second. Fitted
     attributes: ``module_``, ``codec_``, ``marks_``, ``id_col_``, ``time_col_``,
-    ``mark_col_``, ``n_sequences_``, ``n_epochs_``.
+    ``mark_col_``, ``n_sequences_``, ``n_epochs_``, ``history_``.
     """
 
     _parameter_constraints: dict = {
@@ -108,6 +108,10 @@ class EventIntensity(EventInference, LightningEstimator):
         seed: int = 0,
         verbose: bool = True,
         trainer_kwargs: dict | None = None,
+        accelerator: str = "auto",
+        devices: int | str | list = "auto",
+        strategy: str | Any = "auto",
+        logger: Any = None,
     ) -> None:
         self.latent_dim = latent_dim
         self.hidden_dim = hidden_dim
@@ -131,6 +135,10 @@ class EventIntensity(EventInference, LightningEstimator):
         self.seed = seed
         self.verbose = verbose
         self.trainer_kwargs = trainer_kwargs
+        self.accelerator = accelerator
+        self.devices = devices
+        self.strategy = strategy
+        self.logger = logger
 
     # ================================================================ fitting
     def _module_hparams(
@@ -332,7 +340,7 @@ class EventIntensity(EventInference, LightningEstimator):
         total = 0.0
         with seeded(self.seed):
             for chunk in chunks(seqs, _CHUNK):
-                batch = collate(events_to_series(chunk, len(self.marks_)))
+                batch = self._batch(events_to_series(chunk, len(self.marks_)))
                 total += float(model.log_marginal(batch, n_samples).double().sum())
         n_events = int(sum(len(s.times) for s in seqs))
         return {

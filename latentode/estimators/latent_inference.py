@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..data.batch import Series, collate
+from ..data.batch import Series
 from ..data.queries import with_query_times
 from ..frames import (
     QueryTimes,
@@ -61,13 +61,14 @@ class LatentInference:
         model = self.module_.model
         out = []
         for chunk, eps in keyed_chunks(series, _CHUNK, self.seed, n_samples, model.latent_dim):
-            samples = model.predict_samples(collate(chunk), n_samples, eps).double().numpy()
+            samples = model.predict_samples(self._batch(chunk), n_samples, self._on(eps))
+            samples = samples.double().cpu().numpy()
             out.extend(samples[:, b, : len(s)] for b, s in enumerate(chunk))
         return out
 
     def _noisy(self, samples: np.ndarray, sid: Any) -> np.ndarray:
         """``samples (K, n, D)`` plus observation noise from the series' own stream."""
-        std = self.module_.model.observation_std().double().numpy()
+        std = self.module_.model.observation_std().double().cpu().numpy()
         std = std * getattr(self, "noise_scale_", 1.0)
         return add_noise(samples, std, keyed_rng(self.seed, ("noise", sid)))
 
@@ -88,7 +89,7 @@ class LatentInference:
         full, where = with_query_times(series, queries)
         samples = self._samples(full, n_samples)
         wanted = sorted({*quantiles, *(b for lv in levels for b in level_bounds(lv))})
-        std = self.module_.model.observation_std().double().numpy()
+        std = self.module_.model.observation_std().double().cpu().numpy()
         std = std * getattr(self, "noise_scale_", 1.0)
         means, qs = [], {q: [] for q in wanted}
         for smp, idx in zip(samples, where, strict=True):
@@ -269,7 +270,7 @@ class LatentInference:
         total = 0.0
         with seeded(self.seed):
             for chunk in chunks(series, _CHUNK):
-                total += float(model.log_marginal(collate(chunk), n_samples).double().sum())
+                total += float(model.log_marginal(self._batch(chunk), n_samples).double().sum())
         n_obs = int(obs.sum())
         log_jac = float((obs * np.log(scale)).sum())
         res["nll"] = -(total - log_jac) / n_obs
@@ -291,7 +292,8 @@ class LatentInference:
         cols = [f"p_{c}" for c in self.classes_]
         rows = []
         for chunk, eps in keyed_chunks(series, _CHUNK, self.seed, k, model.latent_dim):
-            probs = model.predict_labels(collate(chunk), k, eps).double().numpy()
+            probs = model.predict_labels(self._batch(chunk), k, self._on(eps))
+            probs = probs.double().cpu().numpy()
             if probs.ndim == (1 if self.classify == "sequence" else 2):  # binary: P(class 1)
                 probs = np.stack([1 - probs, probs], -1)
             for b, s in enumerate(chunk):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from numbers import Integral, Real
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -81,13 +82,21 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
             ``predict_proba`` returns class probabilities.
         seed: seeds initialisation, training and the posterior samples of predictions
             (through local generators: the caller's global random state is unchanged).
-        verbose: show Lightning's progress bar.
-        trainer_kwargs: extra ``lightning.Trainer`` arguments (``accelerator``,
-            ``devices``, ``strategy``, ...), overriding the defaults.
+        verbose: show Lightning's progress bar (when the output is a terminal or a
+            notebook; quiet otherwise, e.g. in a log file).
+        trainer_kwargs: extra ``lightning.Trainer`` arguments, overriding the defaults;
+            ``callbacks`` are added to the estimator's own.
+        accelerator, devices, strategy: Lightning's (``"auto"``: a GPU when there is one).
+            The model stays on the device it was trained on and predicts there; move it
+            with :meth:`to`. Several devices train with data parallelism (``strategy``,
+            e.g. ``"ddp"``); see the README for many nodes.
+        logger: a Lightning logger (``CSVLogger``, ``TensorBoardLogger``, ``MLFlowLogger``,
+            ...) that receives the training metrics; not saved with the model.
 
     Fitted attributes: ``module_`` (the LightningModule), ``target_cols_``, ``id_col_``,
     ``time_col_``, ``codec_`` (time encoding), ``scaler_`` (``StandardScaler``),
-    ``n_features_in_``, ``n_series_``, ``n_epochs_``, ``best_val_loss_`` (with validation),
+    ``n_features_in_``, ``n_series_``, ``n_epochs_``, ``history_`` (one row per epoch),
+    ``best_val_loss_`` (with validation),
     ``noise_scale_`` (the factor on the learned observation std in the prediction bands,
     calibrated on the validation split for 90% coverage of held-out cells; 1 without one).
     """
@@ -134,6 +143,10 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         seed: int = 0,
         verbose: bool = True,
         trainer_kwargs: dict | None = None,
+        accelerator: str = "auto",
+        devices: int | str | list = "auto",
+        strategy: str | Any = "auto",
+        logger: Any = None,
     ) -> None:
         self.latent_dim = latent_dim
         self.encoder = encoder
@@ -162,6 +175,10 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         self.seed = seed
         self.verbose = verbose
         self.trainer_kwargs = trainer_kwargs
+        self.accelerator = accelerator
+        self.devices = devices
+        self.strategy = strategy
+        self.logger = logger
 
     # ================================================================ fitting
     def _module_hparams(
@@ -296,7 +313,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         A single learned std ends near the model's average error over all training masks,
         which is too wide where the encoder sees much (``benchmarks/README.md``)."""
         samples = self._samples(val, n_samples)
-        std = self.module_.model.observation_std().double().numpy()
+        std = self.module_.model.observation_std().double().cpu().numpy()
         mus, noise, truth = [], [], []
         for smp, s in zip(samples, val, strict=True):
             hidden = (s.target_mask > 0) & ~(s.obs_mask > 0)

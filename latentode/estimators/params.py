@@ -110,6 +110,10 @@ COMMON: dict = {
     "seed": [Interval(Integral, 0, None, closed="left")],
     "verbose": ["verbose"],
     "trainer_kwargs": [dict, None],
+    "accelerator": [str],
+    "devices": [Interval(Integral, 1, None, closed="left"), str, list],
+    "strategy": "no_validation",
+    "logger": "no_validation",
 }
 
 

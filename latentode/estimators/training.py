@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import sys
 import tempfile
 import threading
+import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +39,10 @@ class TrainerSettings:
     patience: int
     verbose: bool
     trainer_kwargs: dict[str, Any] = field(default_factory=dict)
+    accelerator: str = "cpu"
+    devices: Any = 1
+    strategy: Any = "auto"
+    logger: Any = None
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,33 @@ class TrainingResult:
     n_epochs: int
     metrics: dict[str, float]
     best_val_loss: float | None
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+class History(Callback):
+    """One row per finished epoch: the logged epoch metrics (train and validation loss and
+    MSE, KL weight, ...), the learning rate and the epoch's seconds."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, float]] = []
+        self._start = 0.0
+
+    def on_train_epoch_start(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        self._start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, module: L.LightningModule) -> None:
+        row: dict[str, float] = {"epoch": int(trainer.current_epoch)}
+        for key, value in sorted(trainer.callback_metrics.items()):
+            row[key] = float(value)
+        if trainer.optimizers:
+            row["lr"] = float(trainer.optimizers[0].param_groups[0]["lr"])
+        row["seconds"] = time.perf_counter() - self._start
+        self.rows.append(row)
+
+
+def _interactive() -> bool:
+    """Output to a terminal or a notebook: where a progress bar renders."""
+    return "ipykernel" in sys.modules or bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
 def _trainer(
@@ -51,16 +84,17 @@ def _trainer(
 ) -> L.Trainer:
     kwargs: dict[str, Any] = dict(
         max_epochs=settings.max_epochs,
-        logger=False,
-        enable_progress_bar=bool(settings.verbose),
+        logger=settings.logger if settings.logger is not None else False,
+        enable_progress_bar=bool(settings.verbose) and _interactive(),
         enable_model_summary=False,
         gradient_clip_val=settings.gradient_clip_val,
         default_root_dir=root,
         callbacks=callbacks,
         enable_checkpointing=checkpointing,
         num_sanity_val_steps=0,
-        accelerator="cpu",
-        devices=1,
+        accelerator=settings.accelerator,
+        devices=settings.devices,
+        strategy=settings.strategy,
     )
     if not has_val:
         kwargs["limit_val_batches"] = 0
@@ -133,7 +167,8 @@ def train(
     checkpoint_dir: str | Path | None = None,
 ) -> TrainingResult:
     """Fit ``module``; with validation, keep the best ``val_loss`` weights. ``owner``
-    names the estimator in warnings. The module ends on the CPU in eval mode.
+    names the estimator in warnings. The module ends in eval mode on the device it was
+    trained on.
 
     With ``checkpoint_dir``, a checkpoint is written there after every epoch and a run
     finding one resumes from it (a killed process loses at most the epoch in progress).
@@ -144,10 +179,10 @@ def train(
     """
     quiet = logging.getLogger("lightning.pytorch")
     level = quiet.level
-    guard = FaultGuard()
+    guard, history = FaultGuard(), History()
     with tempfile.TemporaryDirectory(prefix="latentode-") as tmp:
         root = str(checkpoint_dir) if checkpoint_dir is not None else tmp
-        callbacks: list = [guard]
+        callbacks: list = [guard, history]
         ckpt = None
         if has_val:
             ckpt = ModelCheckpoint(
@@ -202,5 +237,5 @@ def train(
             state = torch.load(ckpt.best_model_path, map_location="cpu", weights_only=True)
             module.load_state_dict(state["state_dict"])
             best = float(ckpt.best_model_score)
-    module.cpu().eval()
-    return TrainingResult(int(trainer.current_epoch), metrics, best)
+    module.eval()
+    return TrainingResult(int(trainer.current_epoch), metrics, best, history.rows)
