@@ -377,3 +377,40 @@ def test_evaluate_prints_the_table_and_writes_it(tmp_path, capsys):
     table = pd.read_csv(out)
     assert list(table["method"]) == ["LatentODE", "linear", "last", "mean curve + offset"]
     assert all(m in printed for m in table["method"]) and "coverage" in printed
+
+
+def test_fit_reads_a_config_file_and_flags_override_it(tmp_path, capsys):
+    import json
+
+    from latentode import LatentODE
+
+    df = periodic(10, 8, seed=0)
+    data = tmp_path / "data.csv"
+    df.to_csv(data, index=False)
+    config = tmp_path / "fit.yaml"
+    config.write_text(
+        "latent-dim: 3\nmax_epochs: 5\nlr: 0.02\nsolver: {method: rk4, grid_step: 0.05}\n"
+        "val_size: 0.0\n"
+    )
+    model = tmp_path / "m"
+    args = ["fit", str(data), "--out", str(model), "--config", str(config), "--quiet"]
+    assert main([*args, "--max-epochs", "1", "--batch-size", "4"]) == 0
+    params = json.loads((model / "config.json").read_text())["params"]
+    assert params["latent_dim"] == 3 and params["lr"] == 0.02  # from the file
+    assert params["max_epochs"] == 1 and params["batch_size"] == 4  # the flags win
+    assert params["solver"]["__solver_config__"]["grid_step"] == 0.05
+    assert params["units"] == LatentODE().units  # unset: the estimator's default
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"colour": "red"}')
+    capsys.readouterr()
+    assert main(["fit", str(data), "--out", str(tmp_path / "x"), "--config", str(bad)]) == 2
+    assert "unknown key(s) colour" in capsys.readouterr().err
+
+
+def test_fit_flags_have_help_text():
+    from latentode.cli.main import build_parser
+
+    fit = build_parser()._subparsers._group_actions[0].choices["fit"]
+    flags = {a.dest: a for a in fit._actions if a.option_strings}
+    for name in ("lr", "batch_size", "patience", "val_size", "threads", "accelerator", "config"):
+        assert flags[name].help, name

@@ -33,22 +33,101 @@ def _times(text: str, kind: str) -> list:
         ) from None
 
 
+#: ``fit`` flags that set a LatentODE parameter of the same name
+ESTIMATOR_FLAGS = (
+    "max_epochs",
+    "latent_dim",
+    "hidden_dim",
+    "units",
+    "encoder",
+    "lr",
+    "batch_size",
+    "patience",
+    "val_size",
+    "obs_std",
+    "solver",
+    "duplicates",
+    "seed",
+    "accelerator",
+    "devices",
+)
+#: keys a config file may hold besides the estimator's parameters (``fit`` arguments)
+FIT_KEYS = ("id_col", "time_col", "target_cols", "checkpoint_dir")
+
+
+def read_config(path: str, allowed: set[str]) -> dict:
+    """A JSON or YAML mapping of LatentODE parameters and ``fit`` arguments (``-`` or
+    ``_`` in names); a ValueError naming the file and any unknown key."""
+    import json
+
+    try:
+        text = open(path).read()
+    except OSError as err:
+        raise ValueError(f"--config {path}: cannot be read ({err.strerror or err}).") from None
+    try:
+        if path.lower().endswith((".yaml", ".yml")):
+            import yaml
+
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except Exception as err:  # noqa: BLE001 - any parse error of the user's file
+        raise ValueError(f"--config {path}: not valid JSON/YAML ({err}).") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ValueError(f"--config {path}: expected a mapping of parameter names to values.")
+    data = {str(k).replace("-", "_"): v for k, v in data.items()}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ValueError(
+            f"--config {path}: unknown key(s) {', '.join(unknown)}; allowed: "
+            f"{', '.join(sorted(allowed))}."
+        )
+    return data
+
+
+def _devices(value: str | None):
+    if value is None or value == "auto":
+        return value
+    if value.isdigit():
+        return int(value)
+    try:
+        return [int(v) for v in value.split(",")]
+    except ValueError:
+        raise ValueError(f"--devices: {value!r} is not auto, a count or a list.") from None
+
+
 def cmd_fit(args: argparse.Namespace) -> None:
     from ..estimators import LatentODE
     from ..estimators.persistence import check_save_path
 
     check_save_path(args.out)  # before training, not after
-    df = read_frame(args.data, args.time_col)
-    targets = args.target_cols.split(",") if args.target_cols else None
-    model = LatentODE(
-        latent_dim=args.latent_dim,
-        encoder=args.encoder,
-        max_epochs=args.max_epochs,
-        seed=args.seed,
-        verbose=not args.quiet,
-        duplicates=args.duplicates,
-    )
-    model.fit(df, id_col=args.id_col, time_col=args.time_col, target_cols=targets)
+    names = set(LatentODE._get_param_names())
+    config = read_config(args.config, names | set(FIT_KEYS)) if args.config else {}
+    flags = {
+        k: getattr(args, k) for k in (*ESTIMATOR_FLAGS, *FIT_KEYS) if getattr(args, k) is not None
+    }
+    if "devices" in flags:
+        flags["devices"] = _devices(flags["devices"])
+    if isinstance(flags.get("target_cols"), str):
+        flags["target_cols"] = flags["target_cols"].split(",")
+    settings = {**config, **flags}
+    if isinstance(settings.get("solver"), dict):
+        from ..nn.solve import SolverConfig
+
+        try:
+            settings["solver"] = SolverConfig(**settings["solver"])
+        except TypeError as err:
+            raise ValueError(f"solver: {err}") from None
+    if args.quiet:
+        settings["verbose"] = False
+    fit_args = {k: settings.pop(k) for k in FIT_KEYS if k in settings}
+    fit_args.setdefault("id_col", "id")
+    fit_args.setdefault("time_col", "time")
+    df = read_frame(args.data, fit_args["time_col"])
+    model = LatentODE(**settings)
+    model.fit(df, **fit_args)
     model.save(args.out)
     print(f"fitted on {model.n_series_} series ({model.n_epochs_} epochs); saved to {args.out}")
 

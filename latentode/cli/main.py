@@ -38,6 +38,26 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be a number in [0, 1), got {text!r}")
+    return value
+
+
 def _open_fraction(text: str) -> float:
     value = _fraction(text)
     if value == 1:
@@ -48,18 +68,39 @@ def _open_fraction(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="latentode", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    fit = sub.add_parser("fit", help="fit a LatentODE on a CSV/Parquet long frame")
-    fit.add_argument("data")
-    fit.add_argument("--id-col", default="id")
-    fit.add_argument("--time-col", default="time")
-    fit.add_argument("--target-cols", help="comma-separated; default: every numeric column")
+    fit = sub.add_parser(
+        "fit",
+        help="fit a LatentODE on a CSV/Parquet long frame",
+        description="Fit a LatentODE. Estimator parameters come from --config (JSON or "
+        "YAML, any LatentODE parameter), then from the flags below, which override it; "
+        "anything unset keeps the estimator's default.",
+    )
+    fit.add_argument("data", help="CSV/Parquet long frame: one row per (id, time)")
     fit.add_argument("--out", required=True, help="model directory to write")
-    fit.add_argument("--max-epochs", type=_positive, default=200)
-    fit.add_argument("--latent-dim", type=_positive, default=16)
-    fit.add_argument("--encoder", choices=("odernn", "rnn"), default="odernn")
-    fit.add_argument("--duplicates", choices=("error", "mean"), default="error")
-    fit.add_argument("--seed", type=int, default=0)
-    fit.add_argument("--quiet", action="store_true")
+    fit.add_argument("--config", help="JSON or YAML file of LatentODE parameters")
+    fit.add_argument("--id-col", help="series id column (default: id)")
+    fit.add_argument("--time-col", help="time column (default: time)")
+    fit.add_argument("--target-cols", help="comma-separated; default: every numeric column")
+    fit.add_argument("--max-epochs", type=_positive, help="most training epochs")
+    fit.add_argument("--latent-dim", type=_positive, help="size of the latent state z")
+    fit.add_argument("--hidden-dim", type=_positive, help="encoder state size")
+    fit.add_argument("--units", type=_positive, help="hidden units of the MLPs")
+    fit.add_argument("--encoder", choices=("odernn", "rnn"), help="encoder kind")
+    fit.add_argument("--lr", type=_positive_float, help="learning rate")
+    fit.add_argument("--batch-size", type=_positive, help="series per training batch")
+    fit.add_argument("--patience", type=_positive, help="early-stopping patience, epochs")
+    fit.add_argument(
+        "--val-size", type=_share, help="share of series held out for validation, [0, 1)"
+    )
+    fit.add_argument("--obs-std", type=_positive_float, help="fixed observation std")
+    fit.add_argument("--solver", help="decoder ODE solver, e.g. dopri5 or rk4")
+    fit.add_argument("--duplicates", choices=("error", "mean"), help="repeated (id, time)")
+    fit.add_argument("--seed", type=int, help="seed of initialisation and training")
+    fit.add_argument("--accelerator", help="Lightning accelerator: auto, cpu, gpu, ...")
+    fit.add_argument("--devices", help="Lightning devices: auto, a count or a list")
+    fit.add_argument("--threads", type=_positive, help="torch CPU threads")
+    fit.add_argument("--checkpoint-dir", help="checkpoint every epoch here; rerun to resume")
+    fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.set_defaults(func=cmd_fit)
     pred = sub.add_parser("predict", help="predict with a saved model")
     pred.add_argument("model")
@@ -126,7 +167,7 @@ def _setup_process(args: argparse.Namespace) -> None:
         import matplotlib
 
         matplotlib.use("Agg")
-    if args.command == "demo":
+    if getattr(args, "threads", None):
         import torch
 
         torch.set_num_threads(args.threads)
