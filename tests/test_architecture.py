@@ -20,7 +20,9 @@ ALLOWED = {
     "frames": {"frames", "data"},
     "naive": {"naive", "data", "frames"},
     "datasets": {"datasets", "data", "frames"},
-    "estimators": {"estimators", "training", "models", "nn", "data", "frames", "_version"},
+    "estimators": {
+        "estimators", "training", "models", "nn", "data", "frames", "naive", "_version"
+    },  # fmt: skip
     "cli": {"cli", "estimators", "datasets", "naive", "frames", "data", "_version"},
     "__init__": {"_version"},
     "__main__": {"cli"},

@@ -139,9 +139,10 @@ def test_fuzz_predict_interpolate_score(fitted, df, n_samples, quantiles):
     if out is not None:
         _rows_accounted(df, out)
         assert out["value"].notna().all()
-    res = _call(model.score, df, n_samples=n_samples)
+    res = _call(model.score_details, df, n_samples=n_samples)
     if res is not None:
         assert res["n_observed"] == int(df["value"].notna().sum())
+        assert model.score(df, n_samples=n_samples) == -res["nll"]
 
 
 query_times = often(

@@ -67,3 +67,32 @@ def test_level_columns_follow_neuralforecast_names(model):
     for bad in (0, 100, 150, "90", True):
         with pytest.raises(ValueError, match="level"):
             est.predict(df, level=bad)
+
+
+def test_plot_draws_into_given_axes_with_truth_and_per_series_panels(model):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    est, df = model
+    seen, held = df[df.index % 2 == 0], df[df.index % 2 == 1]
+    fig, ax = plt.subplots()
+    got = est.plot(seen, ids=[3], ax=ax, truth=held)
+    assert got is fig and len(fig.axes) == 1
+    offsets = [c.get_offsets() for c in ax.collections if len(c.get_offsets())]
+    n_held = int((held["id"] == 3).sum())
+    assert any(len(o) == n_held for o in offsets)  # the held-out markers
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert {"observed", "posterior mean", "held out", "0.05-0.95 band"} <= set(labels)
+    # the curve covers the held-out times as well as the observed ones
+    x = ax.lines[0].get_xdata()
+    sub = df[df["id"] == 3]["time"]
+    assert x.min() <= sub.min() + 1e-12 and x.max() >= sub.max() - 1e-12
+    grid = est.plot(seen, ids=[3, 4, 5], panels="series")
+    assert len(grid.axes) == 3
+    with pytest.raises(ValueError, match="needs 3"):
+        est.plot(seen, ids=[3, 4, 5], panels="series", ax=ax)
+    with pytest.raises(ValueError, match="panels"):
+        est.plot(seen, panels="grid")
+    plt.close("all")

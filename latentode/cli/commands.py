@@ -114,12 +114,9 @@ def cmd_fit(args: argparse.Namespace) -> None:
         flags["target_cols"] = flags["target_cols"].split(",")
     settings = {**config, **flags}
     if isinstance(settings.get("solver"), dict):
-        from ..nn.solve import SolverConfig
+        from ..estimators.params import solver_from_dict
 
-        try:
-            settings["solver"] = SolverConfig(**settings["solver"])
-        except TypeError as err:
-            raise ValueError(f"solver: {err}") from None
+        settings["solver"] = solver_from_dict(settings["solver"])
     if args.quiet:
         settings["verbose"] = False
     fit_args = {k: settings.pop(k) for k in FIT_KEYS if k in settings}

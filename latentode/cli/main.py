@@ -65,9 +65,7 @@ def _open_fraction(text: str) -> float:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="latentode", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+def _add_fit(sub: argparse._SubParsersAction) -> None:
     fit = sub.add_parser(
         "fit",
         help="fit a LatentODE on a CSV/Parquet long frame",
@@ -102,6 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--checkpoint-dir", help="checkpoint every epoch here; rerun to resume")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.set_defaults(func=cmd_fit)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="latentode", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_fit(sub)
     pred = sub.add_parser("predict", help="predict with a saved model")
     pred.add_argument("model")
     pred.add_argument("data", help="rows to condition on")
@@ -177,6 +181,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run a command: 0 on success, 2 with a one-line message on bad input or a failure
     the library explains, 130 on Ctrl-C."""
     args = build_parser().parse_args(argv)
+    import warnings
+
+    formatwarning = warnings.formatwarning  # restored: main() may run inside a program
     try:
         _setup_process(args)
         if args.command == "demo":
@@ -189,6 +196,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError) as err:  # the library's errors are ValueErrors
         print(f"latentode {args.command}: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    finally:
+        warnings.formatwarning = formatwarning
     return 0
 
 

@@ -313,6 +313,9 @@ class LatentInference:
         df: pd.DataFrame,
         ids: Sequence[Hashable] | None = None,
         *,
+        ax: Any = None,
+        truth: pd.DataFrame | None = None,
+        panels: str = "target",
         quantiles: tuple[float, float] = (0.05, 0.95),
         n_samples: int = 100,
         n_grid: int = 200,
@@ -322,7 +325,11 @@ class LatentInference:
         """Observed points, posterior mean and a quantile band per target and series.
 
         ``ids`` selects series (default: the first ``max_series``); ``horizon`` extends the
-        curves past each series' last row. Returns a matplotlib ``Figure``.
+        curves past each series' last row; ``truth`` (a frame with id, time and target
+        columns, e.g. held-out rows) is drawn as hollow markers; ``panels="series"`` gives
+        each series its own row of panels; ``ax`` draws into given axes (one per panel).
+        The band is the posterior predictive's (exact quantiles, smooth in time). Returns
+        a matplotlib ``Figure``.
         """
         from .plots import plot_series
 
@@ -334,11 +341,25 @@ class LatentInference:
             from ..frames import DataFrameError
 
             raise DataFrameError(f"plot: ids {missing!r} are not in the {self.id_col_!r} column.")
+        if truth is not None:
+            truth, _ = check_frame(
+                truth, self.id_col_, self.time_col_, self.target_cols_, codec=self.codec_,
+                allow_empty_series=True,
+            )  # fmt: skip
         chosen = [by_id[i] for i in ids]
         extra = horizon_units(horizon, self.codec_) if horizon is not None else 0.0
-        grids = {s.id: np.linspace(s.times.min(), s.times.max() + extra, n_grid) for s in chosen}
+        span = {s.id: (s.times.min(), s.times.max() + extra) for s in chosen}
+        if truth is not None:  # the curves cover the held-out points too
+            t_truth = self.codec_.encode(truth[self.time_col_])
+            for s in chosen:
+                mine = t_truth[(truth[self.id_col_] == s.id).to_numpy()]
+                if len(mine):
+                    a, b = span[s.id]
+                    span[s.id] = (min(a, mine.min()), max(b, mine.max()))
+        grids = {s.id: np.linspace(*span[s.id], n_grid) for s in chosen}
         lo, hi = sorted(quantiles)
         pred = self._predict_at(chosen, grids, (lo, hi), check_n_samples(n_samples))
         return plot_series(
-            pred, clean, ids, self.id_col_, self.time_col_, self.target_cols_, (lo, hi)
-        )
+            pred, clean, ids, self.id_col_, self.time_col_, self.target_cols_, (lo, hi),
+            ax=ax, truth=truth, panels=panels,
+        )  # fmt: skip

@@ -126,6 +126,15 @@ def check_n_samples(n_samples: int, name: str = "n_samples") -> int:
     return int(n_samples)
 
 
+def solver_from_dict(fields: dict) -> SolverConfig:
+    """A :class:`SolverConfig` from a mapping of its fields (a config file's ``solver``);
+    a ValueError naming the field otherwise."""
+    try:
+        return SolverConfig(**fields)
+    except TypeError as err:
+        raise ValueError(f"solver: {err}; fields: method, rtol, atol, grid_step, ...") from None
+
+
 def as_solver_config(solver: str | SolverConfig) -> SolverConfig:
     """The ``solver`` parameter as a :class:`SolverConfig`."""
     return solver if isinstance(solver, SolverConfig) else SolverConfig(method=solver)

@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 __all__ = ["plot_series", "plot_intensities"]
+
+
+def _axes_grid(ax: Any, rows: int, cols: int, figsize: tuple[float, float]) -> tuple[Any, Any]:
+    """``(figure, axes (rows, cols))``: new ones, or the given ``ax`` (one Axes for one
+    panel, or an array of ``rows * cols``)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, axes = plt.subplots(rows, cols, figsize=figsize, squeeze=False, sharex=True)
+        return fig, axes
+    axes = np.asarray(ax, dtype=object).reshape(-1)
+    if len(axes) != rows * cols:
+        raise ValueError(
+            f"plot: ax holds {len(axes)} axes; this plot needs {rows * cols} "
+            f"({rows} x {cols}); pass that many, or ax=None."
+        )
+    return axes[0].figure, axes.reshape(rows, cols)
 
 
 def plot_series(
@@ -18,36 +36,66 @@ def plot_series(
     time_col: Hashable,
     target_cols: Sequence[Hashable],
     band: tuple[float, float],
+    *,
+    ax: Any = None,
+    truth: pd.DataFrame | None = None,
+    panels: str = "target",
 ):
-    """One panel per target: for each series its observed points, the posterior mean and
-    the ``band`` quantiles (columns ``<target>_q<q>`` of ``pred``). Returns the Figure."""
-    import matplotlib.pyplot as plt
+    """Observed points, the posterior mean and the ``band`` quantiles (columns
+    ``<target>_q<q>`` of ``pred``) per series, and held-out ``truth`` as hollow markers.
 
+    ``panels="target"``: one panel per target, the series overlaid in their colours;
+    ``"series"``: one row of panels per series (a column per target). ``ax``: draw into
+    these axes instead of a new figure. Returns the Figure."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    if panels not in ("target", "series"):
+        raise ValueError(f"panels must be 'target' or 'series', got {panels!r}.")
     lo, hi = band
-    d = len(target_cols)
-    fig, axes = plt.subplots(d, 1, figsize=(8, 2.6 * d), squeeze=False, sharex=True)
+    d, n = len(target_cols), len(ids)
+    rows = d if panels == "target" else n * d
+    fig, axes = _axes_grid(ax, rows, 1, (8, 2.6 * rows))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for k, sid in enumerate(ids):
         color = colors[k % len(colors)]
         p = pred[pred[id_col] == sid]
-        rows = observed[observed[id_col] == sid]
+        seen = observed[observed[id_col] == sid]
+        held = truth[truth[id_col] == sid] if truth is not None else None
         for j, c in enumerate(target_cols):
-            ax = axes[j, 0]
-            ax.fill_between(
-                p[time_col],
-                p[f"{c}_q{lo:g}"],
-                p[f"{c}_q{hi:g}"],
-                color=color,
-                alpha=0.2,
+            a = axes[j if panels == "target" else k * d + j, 0]
+            a.fill_between(
+                p[time_col], p[f"{c}_q{lo:g}"], p[f"{c}_q{hi:g}"], color=color, alpha=0.18,
                 linewidth=0,
-            )
-            ax.plot(p[time_col], p[c], color=color, label=str(sid))
-            ax.scatter(rows[time_col], rows[c], color=color, s=12, zorder=3)
-            ax.set_ylabel(str(c))
-    axes[0, 0].legend(title=str(id_col), fontsize="small", loc="best")
+            )  # fmt: skip
+            a.plot(p[time_col], p[c], color=color, linewidth=1.6)
+            a.scatter(seen[time_col], seen[c], color=color, s=14, zorder=3)
+            if held is not None and c in held:
+                a.scatter(
+                    held[time_col], held[c], facecolors="none", edgecolors=color, s=22,
+                    linewidths=1.0, zorder=3,
+                )  # fmt: skip
+            label = str(c) if panels == "target" else f"{c} ({id_col} {sid})"
+            a.set_ylabel(label)
+    handles = [Line2D([], [], color=colors[k % len(colors)], label=str(s)) for k, s in
+               enumerate(ids)] if panels == "target" else []  # fmt: skip
+    handles += [
+        Line2D([], [], color="0.3", marker="o", linestyle="", markersize=4, label="observed"),
+        Line2D([], [], color="0.3", linewidth=1.6, label="posterior mean"),
+        Patch(color="0.3", alpha=0.18, label=f"{lo:g}-{hi:g} band"),
+    ]
+    if truth is not None:
+        handles.append(
+            Line2D([], [], color="0.3", marker="o", markerfacecolor="none", linestyle="",
+                   markersize=5, label="held out"),
+        )  # fmt: skip
+    axes[0, 0].legend(handles=handles, title=str(id_col) if panels == "target" else None,
+                      fontsize="small", loc="best", ncol=2)  # fmt: skip
     axes[-1, 0].set_xlabel(str(time_col))
-    fig.suptitle(f"Latent ODE posterior: mean and {lo:g}-{hi:g} band")
-    fig.tight_layout()
+    if ax is None:
+        fig.suptitle(f"Latent ODE posterior: mean and {lo:g}-{hi:g} band")
+        fig.tight_layout()
     return fig
 
 
