@@ -21,7 +21,14 @@ ALLOWED = {
     "naive": {"naive", "data", "frames"},
     "datasets": {"datasets", "data", "frames"},
     "estimators": {
-        "estimators", "training", "models", "nn", "data", "frames", "naive", "_version"
+        "estimators",
+        "training",
+        "models",
+        "nn",
+        "data",
+        "frames",
+        "naive",
+        "_version",
     },  # fmt: skip
     "cli": {"cli", "estimators", "datasets", "naive", "frames", "data", "_version"},
     "__init__": {"_version"},

@@ -77,3 +77,30 @@ def test_fitted_on_a_gpu_predicts_there_and_matches_the_cpu():  # pragma: no cov
     assert model._device().type == "cuda"
     on_gpu = model.predict(df)
     np.testing.assert_allclose(model.to("cpu").predict(df)["value"], on_gpu["value"], atol=1e-4)
+
+
+def test_ddp_on_two_cpu_processes_gives_a_model_like_one_process(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "ddp.json"
+    proc = subprocess.run(
+        [sys.executable, str(root / "tests" / "ddp_estimator_script.py"), str(out)],
+        cwd=tmp_path,
+        env=dict(os.environ, PYTHONPATH=str(root)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "MEMBER: 2/2" in proc.stderr  # two processes trained
+    res = json.loads(out.read_text())
+    ddp, single = res["ddp"], res["single"]
+    assert ddp["finite"] and ddp["epochs"] == single["epochs"] == 3
+    assert ddp["best_val_loss"] is not None and ddp["history"] == 3
+    # each process sees half the batches per epoch: not the same numbers, the same model
+    assert abs(ddp["mse"] - single["mse"]) < 0.25 * single["mse"]
