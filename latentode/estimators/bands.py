@@ -17,6 +17,7 @@ __all__ = [
     "check_levels",
     "level_bounds",
     "with_levels",
+    "band_factor",
 ]
 
 
@@ -143,3 +144,35 @@ def with_levels(
             out[f"{t}-hi-{lv:g}"] = frame[f"{t}_q{hi:g}"]
             cols += [f"{t}-lo-{lv:g}", f"{t}-hi-{lv:g}"]
     return out[cols]
+
+
+def band_factor(
+    mu: np.ndarray, std: np.ndarray, y: np.ndarray, level: float = 0.9, steps: int = 14
+) -> float:
+    """The factor ``c`` on the noise std whose exact predictive bands (the central
+    ``level`` interval of :func:`mixture_quantiles` with ``c * std``) cover a share of
+    ``y`` closest to ``level``: bisection on ``[0, 3]`` (coverage grows with ``c``).
+
+    Args:
+        mu: ``(K, h)`` posterior samples of the mean at ``h`` held-out cells.
+        std: ``(h,)`` the observation std of each cell's feature.
+        y: ``(h,)`` the held-out values.
+    """
+    lo_q, hi_q = round((1 - level) / 2, 12), round((1 + level) / 2, 12)
+
+    def coverage(c: float) -> float:
+        lo, hi = mixture_quantiles(mu[:, None, :], c * std, (lo_q, hi_q))[:, 0]
+        return float(np.mean((y >= lo) & (y <= hi)))
+
+    if coverage(3.0) <= level:
+        return 3.0
+    a, b = 0.0, 3.0
+    if coverage(a) >= level:
+        return a
+    for _ in range(steps):
+        mid = 0.5 * (a + b)
+        if coverage(mid) < level:
+            a = mid
+        else:
+            b = mid
+    return round(b, 4)

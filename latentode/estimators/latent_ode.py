@@ -29,12 +29,11 @@ from ..frames import (
 )
 from ..nn.solve import SolverConfig  # noqa: TC001 - a parameter type
 from ..training import IrregularDataModule, LatentODEModule
-from .bands import coverage_factor
+from .bands import band_factor
 from .base import LightningEstimator
 from .evaluation import LatentEvaluation
 from .latent_inference import LatentInference
 from .params import COMMON, PATH, as_solver_config, checked, solver_hparams
-from .sampling import keyed_rng
 from .schema import Field
 
 __all__ = ["LatentODE"]
@@ -308,28 +307,25 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
     def _calibrate_noise(self, val: list[Series], n_samples: int = 50) -> float:
         """The factor on the observation std that makes the 90% bands cover 90% of the
         validation series' hidden cells (scored, not shown to the encoder, under the
-        training masks); 1 without such cells (:func:`~.bands.coverage_factor`).
+        training masks); 1 without such cells (:func:`~.bands.band_factor`: the same
+        exact predictive bands as ``predict``).
 
         A single learned std ends near the model's average error over all training masks,
         which is too wide where the encoder sees much (``benchmarks/README.md``)."""
         samples = self._samples(val, n_samples)
         std = self.module_.model.observation_std().double().cpu().numpy()
-        mus, noise, truth = [], [], []
+        mus, stds, truth = [], [], []
         for smp, s in zip(samples, val, strict=True):
             hidden = (s.target_mask > 0) & ~(s.obs_mask > 0)
             if not hidden.any():
                 continue
             rows, cols = np.nonzero(hidden)
             mus.append(smp[:, rows, cols])  # (K, h)
-            rng = keyed_rng(self.seed, ("noise", ("calibration", s.id)))
-            noise.append(rng.standard_normal((n_samples, len(rows))))
-            noise[-1] *= std[cols]
+            stds.append(std[cols])
             truth.append(s.values[rows, cols])
         if not mus:
             return 1.0
-        return coverage_factor(
-            np.concatenate(mus, 1), np.concatenate(noise, 1), np.concatenate(truth)
-        )
+        return band_factor(np.concatenate(mus, 1), np.concatenate(stds), np.concatenate(truth))
 
     # ----------------------------------------------------------- persistence
     _fitted_schema = {
