@@ -109,3 +109,36 @@ def test_score_is_one_float_for_model_selection():
         ev = EventIntensity(latent_dim=2, units=8, max_epochs=1, verbose=False)
         ev.fit(events, window=(0.0, 4.0))
     assert isinstance(ev.score(events, window=(0.0, 4.0)), float)
+
+
+def test_event_evaluate_scores_the_continuation_next_to_poisson_baselines():
+    events = pd.DataFrame(
+        {"id": [0, 0, 0, 0, 1, 1, 2], "time": [0.5, 1.0, 2.5, 3.5, 0.2, 3.0, 1.0]}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ev = EventIntensity(latent_dim=2, units=8, max_epochs=1, verbose=False)
+        ev.fit(events, window=(0.0, 4.0))
+    table = ev.evaluate(events, window=(0.0, 4.0), fraction=0.5, n_samples=5)
+    assert list(table["method"]) == [
+        "EventIntensity",
+        "Poisson (pooled rate)",
+        "Poisson (own rate)",
+    ]
+    after = events[events["time"] > 2.0]
+    assert (table["n_events"] == len(after)).all() and (table["n_sequences"] == 3).all()
+    # the pooled baseline by hand: 4 events before the cuts in 3 x 2 time units
+    rate = 4 / 6.0
+    pooled = len(after) * np.log(rate) - rate * 3 * 2.0
+    row = table.set_index("method")
+    assert row.loc["Poisson (pooled rate)", "loglik"] == pytest.approx(pooled)
+    # the model's row: log p(all) - log p(before the cut), from score_details
+    full = ev.score_details(events, window=(0.0, 4.0), n_samples=5)["loglik"]
+    before = events[events["time"] <= 2.0]
+    windows = pd.DataFrame({"id": [0, 1, 2], "start": 0.0, "end": 2.0})
+    part = ev.score_details(before, window=windows, n_samples=5)["loglik"]
+    assert row.loc["EventIntensity", "loglik"] == pytest.approx(full - part)
+    with pytest.raises(ValueError, match="fraction"):
+        ev.evaluate(events, window=(0.0, 4.0), fraction=1.0)
+    with pytest.raises(ValueError, match="no event falls after"):
+        ev.evaluate(events[events["time"] < 1.5], window=(0.0, 4.0), fraction=0.9)

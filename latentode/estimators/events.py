@@ -24,7 +24,7 @@ from ..models.jump_event import JumpEventModel
 from ..nn.solve import SolverConfig  # noqa: TC001 - a parameter type
 from ..training import EventModule, IrregularDataModule
 from .base import LightningEstimator
-from .event_inference import _CHUNK, EventInference
+from .event_inference import EventInference
 from .params import (
     COMMON,
     GRID,
@@ -35,7 +35,6 @@ from .params import (
     checked,
     solver_hparams,
 )
-from .sampling import chunks, seeded
 from .schema import Field
 
 __all__ = ["EventIntensity"]
@@ -336,12 +335,7 @@ class EventIntensity(EventInference, LightningEstimator):
         and ``n_sequences``."""
         n_samples = check_n_samples(n_samples)
         seqs = self._sequences(events, window)
-        model = self.module_.model
-        total = 0.0
-        with seeded(self.seed):
-            for chunk in chunks(seqs, _CHUNK):
-                batch = self._batch(events_to_series(chunk, len(self.marks_)))
-                total += float(model.log_marginal(batch, n_samples).double().sum())
+        total = self._loglik(seqs, n_samples)
         n_events = int(sum(len(s.times) for s in seqs))
         return {
             "loglik": total,
