@@ -211,23 +211,7 @@ def test_iso_datetimes_in_csv_are_parsed_on_any_pandas(tmp_path):
         assert pd.api.types.is_datetime64_any_dtype(
             read_frame(str(tmp_path / "iso.parquet"), "time")["time"]
         )
-    model = tmp_path / "m"
-    assert (
-        main(
-            [
-                "fit",
-                str(data),
-                "--out",
-                str(model),
-                "--max-epochs",
-                "1",
-                "--quiet",
-                "--latent-dim",
-                "2",
-            ]
-        )
-        == 0
-    )
+    model = _fit_tiny(data, tmp_path / "m")
     out = tmp_path / "p.csv"
     assert (
         main(
@@ -246,6 +230,13 @@ def test_iso_datetimes_in_csv_are_parsed_on_any_pandas(tmp_path):
         == 0
     )
     assert len(pd.read_csv(out)) == 4
+
+
+def _fit_tiny(data, model):
+    """``latentode fit`` of a one-epoch model on ``data``; the model directory."""
+    args = ["fit", str(data), "--out", str(model), "--max-epochs", "1", "--quiet"]
+    assert main([*args, "--latent-dim", "2"]) == 0
+    return model
 
 
 def _has_parquet():
@@ -274,23 +265,7 @@ def test_bad_files_and_flags_are_one_line_errors_naming_them(tmp_path, capsys):
     (tmp_path / "data.xlsx").write_text("x")
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "a.txt").write_text("mine")
-    model = tmp_path / "m"
-    assert (
-        main(
-            [
-                "fit",
-                str(data),
-                "--out",
-                str(model),
-                "--max-epochs",
-                "1",
-                "--quiet",
-                "--latent-dim",
-                "2",
-            ]
-        )
-        == 0
-    )
+    model = _fit_tiny(data, tmp_path / "m")
     cases = [
         (["fit", tmp_path / "quote.csv", "--out", tmp_path / "x"], "quote.csv: not a readable CSV"),
         (["fit", tmp_path / "empty.csv", "--out", tmp_path / "x"], "empty.csv: the file is empty"),

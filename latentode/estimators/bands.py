@@ -1,6 +1,6 @@
 """Prediction bands: the posterior predictive's quantiles (exact, over the posterior
-samples of the mean plus Gaussian observation noise), noisy draws, and the calibration of
-the noise."""
+samples of the mean plus Gaussian observation noise), intervals, noisy draws, and the
+calibration of the noise factor on the same bands."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from scipy.special import ndtr, ndtri
 
 __all__ = [
     "add_noise",
-    "coverage_factor",
     "mixture_quantiles",
     "check_levels",
     "level_bounds",
@@ -25,26 +24,6 @@ def add_noise(samples: np.ndarray, std: np.ndarray, rng: np.random.Generator) ->
     """Posterior-predictive draws: ``samples (K, n, D)`` plus Gaussian noise of ``std (D,)``
     from ``rng``."""
     return samples + rng.standard_normal(samples.shape) * std
-
-
-def coverage_factor(mu: np.ndarray, eps: np.ndarray, y: np.ndarray, level: float = 0.9) -> float:
-    """The factor ``c`` on the noise, from a grid of 0 to 3 in steps of 0.05, whose central
-    ``level`` bands of ``mu + c * eps`` cover a share of ``y`` closest to ``level``.
-
-    Args:
-        mu: ``(K, h)`` posterior samples of the mean at ``h`` held-out cells.
-        eps: ``(K, h)`` noise draws at the observation std.
-        y: ``(h,)`` the held-out values.
-    """
-    lo_q, hi_q = round((1 - level) / 2, 12), round((1 + level) / 2, 12)
-    best, best_gap = 1.0, np.inf
-    for c in np.arange(0.0, 3.0001, 0.05):
-        draws = mu + c * eps
-        lo, hi = np.quantile(draws, [lo_q, hi_q], axis=0)
-        gap = abs(float(np.mean((y >= lo) & (y <= hi))) - level)
-        if gap < best_gap - 1e-12:
-            best, best_gap = float(c), gap
-    return best
 
 
 def mixture_quantiles(

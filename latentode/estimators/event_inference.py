@@ -24,7 +24,7 @@ from ..frames import (
     horizon_units,
 )
 from ..frames.errors import warn_user
-from .params import DURATION, GRID, N_SAMPLES, check_n_samples, checked
+from .params import DURATION, GRID, N_SAMPLES, checked
 from .sampling import chunks, keyed_chunks, keyed_rng, keyed_seed, seeded
 
 __all__ = ["EventInference"]
@@ -44,7 +44,6 @@ class EventInference:
         ``(K, E, M)`` from the window start, at its query times ``(E,)``."""
         model = self.module_.model
         n_marks = len(self.marks_)
-        n_samples = check_n_samples(n_samples)
         out = []
         pairs = [(s, q) for s, q in zip(seqs, queries, strict=True)]
         for i, (chunk, eps) in enumerate(

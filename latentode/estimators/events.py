@@ -31,7 +31,6 @@ from .params import (
     N_SAMPLES,
     PATH,
     as_solver_config,
-    check_n_samples,
     checked,
     solver_hparams,
 )
@@ -333,7 +332,6 @@ class EventIntensity(EventInference, LightningEstimator):
         importance sampling over z0 (IWAE with ``n_samples``). ``loglik_per_event`` is
         the total over sequences divided by the total number of events; also ``n_events``
         and ``n_sequences``."""
-        n_samples = check_n_samples(n_samples)
         seqs = self._sequences(events, window)
         total = self._loglik(seqs, n_samples)
         n_events = int(sum(len(s.times) for s in seqs))

@@ -25,7 +25,7 @@ from ..frames import (
     query_times,
 )
 from .bands import add_noise, check_levels, level_bounds, mixture_quantiles, with_levels
-from .params import DURATION, GRID, N_SAMPLES, check_n_samples, checked
+from .params import DURATION, GRID, N_SAMPLES, checked
 from .sampling import chunks, keyed_chunks, keyed_rng, seeded
 
 __all__ = ["LatentInference"]
@@ -66,11 +66,15 @@ class LatentInference:
             out.extend(samples[:, b, : len(s)] for b, s in enumerate(chunk))
         return out
 
+    def _noise_std(self, calibrated: bool = True) -> np.ndarray:
+        """The observation std per target ``(D,)`` in the scaled space, times the
+        calibrated ``noise_scale_`` unless ``calibrated=False``."""
+        std = self.module_.model.observation_std().double().cpu().numpy()
+        return std * getattr(self, "noise_scale_", 1.0) if calibrated else std
+
     def _noisy(self, samples: np.ndarray, sid: Any) -> np.ndarray:
         """``samples (K, n, D)`` plus observation noise from the series' own stream."""
-        std = self.module_.model.observation_std().double().cpu().numpy()
-        std = std * getattr(self, "noise_scale_", 1.0)
-        return add_noise(samples, std, keyed_rng(self.seed, ("noise", sid)))
+        return add_noise(samples, self._noise_std(), keyed_rng(self.seed, ("noise", sid)))
 
     def _predict_at(
         self,
@@ -89,8 +93,7 @@ class LatentInference:
         full, where = with_query_times(series, queries)
         samples = self._samples(full, n_samples)
         wanted = sorted({*quantiles, *(b for lv in levels for b in level_bounds(lv))})
-        std = self.module_.model.observation_std().double().cpu().numpy()
-        std = std * getattr(self, "noise_scale_", 1.0)
+        std = self._noise_std()
         means, qs = [], {q: [] for q in wanted}
         for smp, idx in zip(samples, where, strict=True):
             smp = smp[:, idx]
@@ -153,7 +156,6 @@ class LatentInference:
         """
         qs = check_quantiles(quantiles)
         levels = check_levels(level)
-        n_samples = check_n_samples(n_samples)
         clean, series = self._context(df)
         queries = self._queries(times, clean, series)
         return self._predict_at(series, queries, qs, n_samples, queries.given, levels)
@@ -173,8 +175,7 @@ class LatentInference:
         qs, levels = check_quantiles(quantiles), check_levels(level)
         clean, series = self._context(df)
         queries = self._queries(None, clean, series)
-        n = check_n_samples(n_samples)
-        pred = self._predict_at(series, queries, qs, n, queries.given, levels)
+        pred = self._predict_at(series, queries, qs, n_samples, queries.given, levels)
         out = pred.copy()
         for c in self.target_cols_:
             observed = clean[c].to_numpy(dtype=np.float64)
@@ -196,19 +197,16 @@ class LatentInference:
         series' last row. ``horizon`` is a duration in time units (a ``Timedelta`` or a
         string such as ``"7D"`` for datetime times); ``level`` as in :meth:`predict`."""
         h = horizon_units(horizon, self.codec_)
-        n_points = check_n_samples(n_points, "n_points")
         qs, levels = check_quantiles(quantiles), check_levels(level)
         _, series = self._context(df)
         steps = np.arange(1, n_points + 1) / n_points * h
         queries = {s.id: s.times.max() + steps for s in series}
-        n = check_n_samples(n_samples)
-        return self._predict_at(series, queries, qs, n, None, levels)
+        return self._predict_at(series, queries, qs, n_samples, None, levels)
 
     @checked(n_samples=N_SAMPLES)
     def sample(self, df: pd.DataFrame, times: Any = None, n_samples: int = 50) -> pd.DataFrame:
         """Draws from the posterior predictive (z0 samples through the ODE plus observation
         noise): a long frame ``id, time, sample, <targets>``."""
-        n_samples = check_n_samples(n_samples)
         clean, series = self._context(df)
         queries = self._queries(times, clean, series)
         full, where = with_query_times(series, queries)
@@ -250,7 +248,6 @@ class LatentInference:
         estimated by importance sampling over z0 (IWAE, ``n_samples`` samples). With
         ``poisson=True`` the likelihood is that of the values and their observation times.
         """
-        n_samples = check_n_samples(n_samples)
         clean, series = self._context(df)
         pred = self._predict_at(series, {s.id: s.times for s in series}, (), n_samples)
         truth = clean[self.target_cols_].to_numpy(dtype=np.float64)
@@ -286,7 +283,7 @@ class LatentInference:
         self._check_fitted()
         if self.classify is None:
             raise ValueError("this model was fitted without classify=; no label head.")
-        k = check_n_samples(n_samples)
+        k = n_samples
         _, series = self._context(df)
         model = self.module_.model
         cols = [f"p_{c}" for c in self.classes_]
@@ -358,7 +355,7 @@ class LatentInference:
                     span[s.id] = (min(a, mine.min()), max(b, mine.max()))
         grids = {s.id: np.linspace(*span[s.id], n_grid) for s in chosen}
         lo, hi = sorted(quantiles)
-        pred = self._predict_at(chosen, grids, (lo, hi), check_n_samples(n_samples))
+        pred = self._predict_at(chosen, grids, (lo, hi), n_samples)
         return plot_series(
             pred, clean, ids, self.id_col_, self.time_col_, self.target_cols_, (lo, hi),
             ax=ax, truth=truth, panels=panels,

@@ -313,7 +313,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         A single learned std ends near the model's average error over all training masks,
         which is too wide where the encoder sees much (``benchmarks/README.md``)."""
         samples = self._samples(val, n_samples)
-        std = self.module_.model.observation_std().double().cpu().numpy()
+        std = self._noise_std(calibrated=False)
         mus, stds, truth = [], [], []
         for smp, s in zip(samples, val, strict=True):
             hidden = (s.target_mask > 0) & ~(s.obs_mask > 0)

@@ -29,7 +29,6 @@ __all__ = [
     "PATH",
     "SOLVER",
     "positive_int",
-    "check_n_samples",
     "as_solver_config",
     "solver_hparams",
 ]
@@ -115,15 +114,6 @@ COMMON: dict = {
     "strategy": "no_validation",
     "logger": "no_validation",
 }
-
-
-def check_n_samples(n_samples: int, name: str = "n_samples") -> int:
-    """A positive integer count of draws, or a ValueError naming the argument."""
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (Integral, Real)):
-        raise ValueError(f"{name} must be a positive integer, got {n_samples!r}.")
-    if int(n_samples) != n_samples or n_samples < 1:
-        raise ValueError(f"{name} must be a positive integer, got {n_samples!r}.")
-    return int(n_samples)
 
 
 def solver_from_dict(fields: dict) -> SolverConfig:
