@@ -40,6 +40,16 @@ def linear_fill(t_obs: np.ndarray, v_obs: np.ndarray, t_query: np.ndarray) -> np
     return np.interp(t_query, t_obs, v_obs)
 
 
+def linear_trend_fill(t_obs: np.ndarray, v_obs: np.ndarray, t_query: np.ndarray) -> np.ndarray:
+    """The least-squares line through ``(t_obs, v_obs)`` evaluated at ``t_query`` (the
+    mean for a single point, or when all times are equal): a trend extrapolated."""
+    t, v = np.asarray(t_obs, dtype=np.float64), np.asarray(v_obs, dtype=np.float64)
+    tc = t - t.mean()
+    denom = float((tc**2).sum())
+    slope = float((tc * (v - v.mean())).sum() / denom) if denom > 0 else 0.0
+    return v.mean() + slope * (np.asarray(t_query, dtype=np.float64) - t.mean())
+
+
 def last_value_fill(t_obs: np.ndarray, v_obs: np.ndarray, t_query: np.ndarray) -> np.ndarray:
     """The last observed value at or before each query time (the first one before them)."""
     idx = np.searchsorted(t_obs, t_query, side="right") - 1

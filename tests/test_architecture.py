@@ -30,7 +30,7 @@ ALLOWED = {
         "naive",
         "_version",
     },  # fmt: skip
-    "cli": {"cli", "estimators", "datasets", "naive", "frames", "data", "_version"},
+    "cli": {"cli", "estimators", "training", "datasets", "naive", "frames", "data", "_version"},
     "__init__": {"_version"},
     "__main__": {"cli"},
 }

@@ -1,7 +1,9 @@
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from latentode.cli import main
 from latentode.datasets import periodic
@@ -350,7 +352,13 @@ def test_evaluate_prints_the_table_and_writes_it(tmp_path, capsys):
     assert main([*args, "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     table = pd.read_csv(out)
-    assert list(table["method"]) == ["LatentODE", "linear", "last", "mean curve + offset"]
+    assert list(table["method"]) == [
+        "LatentODE",
+        "linear",
+        "linear trend",
+        "last",
+        "mean curve + offset",
+    ]
     assert all(m in printed for m in table["method"]) and "coverage" in printed
 
 
@@ -389,3 +397,69 @@ def test_fit_flags_have_help_text():
     flags = {a.dest: a for a in fit._actions if a.option_strings}
     for name in ("lr", "batch_size", "patience", "val_size", "threads", "accelerator", "config"):
         assert flags[name].help, name
+
+
+# ------------------------------------------------------------------ latentode train
+def test_train_runs_lightningcli_from_a_config_file(tmp_path, capsys):
+    pytest.importorskip("jsonargparse")
+    config = tmp_path / "experiment.yaml"
+    config.write_text(
+        "model:\n  latent_dim: 3\n  units: 16\n  hidden_dim: 6\n  enc_units: 16\n"
+        "data:\n  data: spiral\n  n_series: 24\n  batch_size: 8\n"
+        f"trainer:\n  max_epochs: 2\n  enable_progress_bar: false\n"
+        f"  default_root_dir: {tmp_path}\n  logger: false\n"
+    )
+    assert main(["train", "--config", str(config), "--trainer.max_epochs", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "val_loss:" in printed and "train_loss:" in printed
+    ckpts = list(tmp_path.rglob("*.ckpt"))
+    assert ckpts  # Lightning's checkpoint of the run
+    import torch
+
+    state = torch.load(ckpts[0], map_location="cpu", weights_only=True)
+    assert state["epoch"] == 0  # the flag overrode the file's max_epochs
+    hp = state["hyper_parameters"]
+    assert hp["input_dim"] == 2 and hp["latent_dim"] == 3  # input_dim linked to the data
+
+
+def test_train_print_config_lists_model_and_data_options(capsys):
+    pytest.importorskip("jsonargparse")
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--print_config"])
+    assert stop.value.code == 0
+    printed = capsys.readouterr().out
+    for key in ("encoder: odernn", "units: 100", "data: periodic", "extrapolate_prob: 0.3"):
+        assert key in printed
+
+
+def test_train_names_an_unknown_data_set(capsys):
+    pytest.importorskip("jsonargparse")
+    code = main(["train", "--data.data", "nonesuch", "--trainer.max_epochs", "1"])
+    err = capsys.readouterr().err
+    assert code == 2 and "data='nonesuch' is neither a file nor a data set" in err
+
+
+def test_fit_takes_covariate_columns_and_later_commands_read_them(tmp_path, capsys):
+    from latentode.estimators import LatentODE
+
+    rng = np.random.default_rng(0)
+    rows = [
+        {"id": i, "time": t, "conc": float(np.exp(-t) + rng.normal(0, 0.05)),
+         "dose": 1.0 if t == 0 else np.nan, "group": "ab"[i % 2]}
+        for i in range(8) for t in np.arange(0, 4.0, 0.5)
+    ]  # fmt: skip
+    data = tmp_path / "pk.csv"
+    pd.DataFrame(rows).to_csv(data, index=False)
+    model = tmp_path / "model"
+    args = ["fit", str(data), "--out", str(model), "--max-epochs", "1", "--quiet"]
+    assert main([*args, "--static-cols", "group", "--impulse-cols", "dose"]) == 0
+    fitted = LatentODE.load(model)
+    assert fitted.target_cols_ == ["conc"]
+    assert fitted.covariates_.static_cols == ["group"]
+    assert fitted.covariates_.input_cols == {"dose": "impulse"}
+    out = tmp_path / "pred.csv"
+    assert main(["predict", str(model), str(data), "--out", str(out)]) == 0
+    assert len(pd.read_csv(out)) == len(rows)
+    pd.DataFrame(rows).drop(columns="dose").to_csv(data, index=False)
+    assert main(["predict", str(model), str(data), "--out", str(out)]) == 2
+    assert "'dose' not found" in capsys.readouterr().err

@@ -28,7 +28,13 @@ def fitted():
 def test_interpolate_protocol_and_baselines_match_independent_computations(fitted):
     model, test = fitted
     table = model.evaluate(test, task="interpolate", fraction=0.4, seed=3)
-    assert list(table["method"]) == ["LatentODE", "linear", "last", "mean curve + offset"]
+    assert list(table["method"]) == [
+        "LatentODE",
+        "linear",
+        "linear trend",
+        "last",
+        "mean curve + offset",
+    ]
     hidden = hide_cells(test, ["value", "other"], "id", 0.4, 3)
     observed = test[["value", "other"]].notna().to_numpy()
     assert (hidden <= observed).all()
@@ -142,3 +148,13 @@ def test_event_evaluate_scores_the_continuation_next_to_poisson_baselines():
         ev.evaluate(events, window=(0.0, 4.0), fraction=1.0)
     with pytest.raises(ValueError, match="no event falls after"):
         ev.evaluate(events[events["time"] < 1.5], window=(0.0, 4.0), fraction=0.9)
+
+
+def test_linear_trend_is_the_least_squares_line():
+    from latentode.naive import linear_trend_fill
+
+    rng = np.random.default_rng(0)
+    t, v, q = np.sort(rng.uniform(0, 5, 7)), rng.normal(size=7), np.array([-1.0, 2.0, 9.0])
+    slope, intercept = np.polyfit(t, v, 1)
+    assert np.allclose(linear_trend_fill(t, v, q), intercept + slope * q)
+    assert np.allclose(linear_trend_fill(np.array([1.0]), np.array([3.0]), q), 3.0)

@@ -1,4 +1,4 @@
-"""The command line (``latentode demo | fit | predict | plot``) and the demo.
+"""The command line (``latentode demo | fit | predict | evaluate | plot | train``) and the demo.
 
 Only this layer sets process-wide state (torch's thread count, matplotlib's backend),
 and only in :func:`main`. ``latentode --help`` imports neither torch nor Lightning.

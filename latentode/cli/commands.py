@@ -52,7 +52,7 @@ ESTIMATOR_FLAGS = (
     "devices",
 )
 #: keys a config file may hold besides the estimator's parameters (``fit`` arguments)
-FIT_KEYS = ("id_col", "time_col", "target_cols", "checkpoint_dir")
+FIT_KEYS = ("id_col", "time_col", "target_cols", "static_cols", "input_cols", "checkpoint_dir")
 
 
 def read_config(path: str, allowed: set[str]) -> dict:
@@ -106,12 +106,18 @@ def cmd_fit(args: argparse.Namespace) -> None:
     names = set(LatentODE._get_param_names())
     config = read_config(args.config, names | set(FIT_KEYS)) if args.config else {}
     flags = {
-        k: getattr(args, k) for k in (*ESTIMATOR_FLAGS, *FIT_KEYS) if getattr(args, k) is not None
+        k: getattr(args, k)
+        for k in (*ESTIMATOR_FLAGS, *FIT_KEYS)
+        if getattr(args, k, None) is not None
     }
     if "devices" in flags:
         flags["devices"] = _devices(flags["devices"])
-    if isinstance(flags.get("target_cols"), str):
-        flags["target_cols"] = flags["target_cols"].split(",")
+    for key in ("target_cols", "static_cols"):
+        if isinstance(flags.get(key), str):
+            flags[key] = flags[key].split(",")
+    kinds = {"held": args.held_cols, "impulse": args.impulse_cols}
+    if any(kinds.values()):
+        flags["input_cols"] = {c: k for k, cols in kinds.items() if cols for c in cols.split(",")}
     settings = {**config, **flags}
     if isinstance(settings.get("solver"), dict):
         from ..estimators.params import solver_from_dict

@@ -1,4 +1,4 @@
-"""Command line: ``latentode demo | fit | predict | evaluate | plot``.
+"""Command line: ``latentode demo | fit | predict | evaluate | plot | train``.
 
 ``fit``, ``predict`` and ``plot`` read CSV or Parquet long frames (one row per series id
 and time, one column per target, empty = not observed); a text time column is parsed as
@@ -55,6 +55,15 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
     fit.add_argument("--id-col", help="series id column (default: id)")
     fit.add_argument("--time-col", help="time column (default: time)")
     fit.add_argument("--target-cols", help="comma-separated; default: every numeric column")
+    fit.add_argument(
+        "--static-cols", help="comma-separated per-series constants that condition the model"
+    )
+    fit.add_argument(
+        "--held-cols", help="comma-separated known inputs, each held until its next value"
+    )
+    fit.add_argument(
+        "--impulse-cols", help="comma-separated known inputs delivered at their rows (doses)"
+    )
     fit.add_argument("--max-epochs", type=_positive, help="most training epochs")
     fit.add_argument("--latent-dim", type=_positive, help="size of the latent state z")
     fit.add_argument("--hidden-dim", type=_positive, help="encoder state size")
@@ -100,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--horizon", type=float)
     plot.add_argument("--out", required=True)
     plot.set_defaults(func=cmd_plot)
+    sub.add_parser(
+        "train",
+        help="config-driven Lightning experiment (LightningCLI: LatentODEModule and a data "
+        "module); see latentode train --help",
+        add_help=False,
+    )
     ev = sub.add_parser("evaluate", help="score a saved model next to baselines on hidden points")
     ev.add_argument("model", help="model directory written by fit")
     ev.add_argument("data", help="CSV/Parquet long frame to evaluate on (held-out series)")
@@ -156,6 +171,9 @@ def _setup_process(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a command: 0 on success, 2 with a one-line message on bad input or a failure
     the library explains, 130 on Ctrl-C."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["train"]:  # LightningCLI parses its own arguments
+        return _train(argv[1:])
     args = build_parser().parse_args(argv)
     import warnings
 
@@ -175,6 +193,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         warnings.formatwarning = formatwarning
     return 0
+
+
+def _train(argv: list[str]) -> int:
+    from .train import train_main
+
+    try:
+        return train_main(argv)
+    except KeyboardInterrupt:
+        print("latentode train: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError) as err:
+        print(f"latentode train: error: {_one_line(err)}", file=sys.stderr)
+        return 2
 
 
 def _one_line(err: BaseException) -> str:

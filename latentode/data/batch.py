@@ -11,6 +11,9 @@ Shapes used throughout (``B`` series, ``N`` padded points, ``D`` features):
 * ``obs_mask``: ``(B, N, D)``, the subset of ``mask`` the encoder may read.
 * ``target_mask``: ``(B, N, D)``, the subset of ``mask`` the loss and metrics score.
 * ``lengths``: ``(B,)``, number of real points per row.
+
+Covariates (optional, :mod:`latentode.nn.covariates`): ``statics (B, S)``, and the input
+signal's knots ``input_times (B, M)`` (padding ``+inf``) and ``input_values (B, M, C)``.
 """
 
 from __future__ import annotations
@@ -37,6 +40,11 @@ class Series:
         target_mask: ``(n, D)`` what is scored. Defaults to ``mask``.
         label: optional sequence label (scalar) or per-point labels ``(n,)``.
         id: any hashable identifier, carried through for the DataFrame layer.
+        statics: ``(S,)`` per-series covariates, or ``None``.
+        input_times, input_values: ``(m,)`` sorted knots and ``(m, C)`` values of the
+            series' piecewise-constant input signal (:mod:`latentode.nn.covariates`), or
+            ``None``; independent of ``times`` (known future inputs have knots after the
+            last observation).
     """
 
     times: np.ndarray
@@ -46,8 +54,19 @@ class Series:
     target_mask: np.ndarray | None = None
     label: Any = None
     id: Any = None
+    statics: np.ndarray | None = None
+    input_times: np.ndarray | None = None
+    input_values: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        if self.statics is not None:
+            self.statics = np.asarray(self.statics, dtype=np.float64).reshape(-1)
+        if (self.input_times is None) != (self.input_values is None):
+            raise ValueError(f"series {self.id!r}: give input_times and input_values together.")
+        if self.input_times is not None:
+            self.input_times = np.asarray(self.input_times, dtype=np.float64).reshape(-1)
+            iv = np.asarray(self.input_values, dtype=np.float64)
+            self.input_values = iv.reshape(len(self.input_times), -1)
         self.times = np.asarray(self.times, dtype=np.float64).reshape(-1)
         values = np.asarray(self.values, dtype=np.float64)
         if values.ndim == 1:
@@ -98,6 +117,9 @@ class IrregularBatch:
     lengths: torch.Tensor
     labels: torch.Tensor | None = None
     ids: list = field(default_factory=list)
+    statics: torch.Tensor | None = None
+    input_times: torch.Tensor | None = None
+    input_values: torch.Tensor | None = None
 
     # ------------------------------------------------------------------ basics
     @property
@@ -198,6 +220,7 @@ def collate(series: Sequence[Series], dtype: torch.dtype = torch.float32) -> Irr
                 labels[i] = float(s.label)
     f = dict(dtype=dtype)
     return IrregularBatch(
+        **_collate_covariates(series, dtype),
         times=torch.as_tensor(times, **f),
         values=torch.as_tensor(values, **f),
         mask=torch.as_tensor(masks["mask"], **f),
@@ -207,3 +230,31 @@ def collate(series: Sequence[Series], dtype: torch.dtype = torch.float32) -> Irr
         labels=torch.as_tensor(labels, **f) if has_labels else None,
         ids=[s.id for s in series],
     )
+
+
+def _collate_covariates(series: Sequence[Series], dtype: torch.dtype) -> dict:
+    """``statics (B, S)``, ``input_times (B, M)`` (padded with ``+inf``) and
+    ``input_values (B, M, C)`` (padded with the last knot's values), when the series have
+    them; all series must agree."""
+    out: dict = {}
+    has_statics = [s.statics is not None for s in series]
+    has_inputs = [s.input_times is not None for s in series]
+    for name, has in (("statics", has_statics), ("inputs", has_inputs)):
+        if any(has) and not all(has):
+            odd = next(s.id for s, h in zip(series, has, strict=True) if not h)
+            raise ValueError(f"series {odd!r} has no {name} but others in the batch do.")
+    if all(has_statics):
+        out["statics"] = torch.as_tensor(np.stack([s.statics for s in series]), dtype=dtype)
+    if all(has_inputs):
+        m = max(len(s.input_times) for s in series)
+        c = series[0].input_values.shape[1]
+        times = np.full((len(series), m), np.inf)
+        values = np.zeros((len(series), m, c))
+        for i, s in enumerate(series):
+            k = len(s.input_times)
+            times[i, :k] = s.input_times
+            values[i, :k] = s.input_values
+            values[i, k:] = s.input_values[-1]
+        out["input_times"] = torch.as_tensor(times, dtype=dtype)
+        out["input_values"] = torch.as_tensor(values, dtype=dtype)
+    return out

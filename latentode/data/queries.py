@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,7 @@ def with_query_times(
         times = np.union1d(s.times, q)
         values = np.full((len(times), s.n_features), np.nan)
         values[np.searchsorted(times, s.times)] = np.where(s.mask, s.values, np.nan)
-        out.append(Series(times=times, values=values, id=s.id))
+        out.append(replace(s, times=times, values=values, mask=None, obs_mask=None,
+                           target_mask=None, label=None))  # fmt: skip
         where.append(np.searchsorted(times, q))
     return out, where

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..frames import DataFrameError, horizon_units
 from ..frames.errors import warn_user
-from ..naive import last_value_fill, linear_fill
+from ..naive import last_value_fill, linear_fill, linear_trend_fill
 
 __all__ = ["LatentEvaluation", "hide_cells", "cut_series", "mean_curve_fill", "score_table"]
 
@@ -90,7 +90,8 @@ def baseline_predictions(
     """Per baseline, ``(len(query), targets)`` predictions from the context rows."""
     tc, tq = codec.encode(context[time_col]), codec.encode(query[time_col])
     ic, iq = context[id_col].to_numpy(), query[id_col].to_numpy()
-    out = {name: np.full((len(query), len(targets)), np.nan) for name in ("linear", "last")}
+    fills = {"linear": linear_fill, "linear trend": linear_trend_fill, "last": last_value_fill}
+    out = {name: np.full((len(query), len(targets)), np.nan) for name in fills}
     out["mean curve + offset"] = np.full((len(query), len(targets)), np.nan)
     groups_c = pd.Series(np.arange(len(context))).groupby(ic).indices
     groups_q = pd.Series(np.arange(len(query))).groupby(iq).indices
@@ -103,7 +104,7 @@ def baseline_predictions(
             if not len(rows_c):
                 continue
             order = rows_c[np.argsort(tc[rows_c], kind="stable")]
-            for name, fill in (("linear", linear_fill), ("last", last_value_fill)):
+            for name, fill in fills.items():
                 out[name][rows_q, j] = fill(tc[order], vc[order], tq[rows_q])
     return out
 
@@ -189,8 +190,9 @@ class LatentEvaluation:
         (a duration) its last ``horizon``, from the rows before.
 
         Baselines (``baselines=True``), from the same visible cells: per-series linear
-        interpolation (held flat outside), the last value carried forward, and the
-        population's mean curve (binned over time) plus a per-series offset.
+        interpolation (held flat outside), a per-series least-squares line (``linear
+        trend``, extrapolated), the last value carried forward, and the population's mean
+        curve (binned over time) plus a per-series offset.
 
         Returns:
             One row per method (``LatentODE`` first): ``mse_<target>``,
@@ -213,8 +215,9 @@ class LatentEvaluation:
             rows = np.arange(len(clean))
         else:
             after = cut_series(clean, id_col, time_col, self.codec_, fraction, horizon)
-            context = clean[~after]
-            has_context = clean[id_col].isin(context[id_col][context[targets].notna().any(axis=1)])
+            before = clean[~after]
+            has_context = clean[id_col].isin(before[id_col][before[targets].notna().any(axis=1)])
+            context = clean[~after & has_context.to_numpy()]
             scored = observed & (after & has_context.to_numpy())[:, None]
             rows = np.flatnonzero(after & has_context.to_numpy())
             query = clean[[id_col, time_col]].iloc[rows]
@@ -224,7 +227,9 @@ class LatentEvaluation:
             )
         require_cells(int(scored.sum()))
         lo_q, hi_q = round((1 - level) / 2, 10), round((1 + level) / 2, 10)
-        pred = self.predict(context, times=query, quantiles=(lo_q, hi_q), n_samples=n_samples)
+        _, series = self._context(context, covariates_from=df)  # known inputs stay known
+        queries = self._queries(query, context, series)
+        pred = self._predict_at(series, queries, (lo_q, hi_q), n_samples, queries.given)
         pred = query.merge(pred, on=[id_col, time_col], how="left")
         mean = np.full(truth.shape, np.nan)
         lo, hi = np.full(truth.shape, np.nan), np.full(truth.shape, np.nan)

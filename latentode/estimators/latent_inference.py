@@ -39,7 +39,12 @@ class LatentInference:
     ``target_cols_``, ``noise_scale_`` and the ``seed`` parameter)."""
 
     # ------------------------------------------------------------ shared steps
-    def _context(self, df: pd.DataFrame) -> tuple[pd.DataFrame, list[Series]]:
+    def _context(
+        self, df: pd.DataFrame, covariates_from: pd.DataFrame | None = None
+    ) -> tuple[pd.DataFrame, list[Series]]:
+        """The checked frame and its series, with covariates read from ``df`` (or from
+        ``covariates_from``, a frame with the same ids: ``evaluate`` hides targets but
+        keeps the known inputs)."""
         self._check_fitted()
         clean, _ = check_frame(
             df,
@@ -53,6 +58,10 @@ class LatentInference:
         series = frame_to_series(
             clean, self.id_col_, self.time_col_, self.target_cols_, self.codec_, self.scaler_
         )
+        cov = getattr(self, "covariates_", None)
+        if cov:
+            source = df if covariates_from is None else covariates_from
+            series = cov.attach(series, source, self.id_col_, self.time_col_, self.codec_)
         return clean, series
 
     @torch.no_grad()

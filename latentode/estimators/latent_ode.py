@@ -17,15 +17,12 @@ from ..data.batch import Series
 from ..data.protocols import RandomObservation
 from ..data.scaling import base_rates, fit_time_scale
 from ..frames import (
-    DataFrameError,
+    CovariateSpec,
     TimeCodec,
     attach_labels,
-    check_frame,
-    fit_scaler,
-    frame_to_series,
-    resolve_targets,
     scaler_from_dict,
     scaler_to_dict,
+    training_series,
 )
 from ..nn.solve import SolverConfig  # noqa: TC001 - a parameter type
 from ..training import IrregularDataModule, LatentODEModule
@@ -187,9 +184,16 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         scale: float,
         base_rate: list[float],
         n_classes: int = 0,
+        covariates: CovariateSpec | None = None,
     ) -> dict:
         """The module's arguments (saved in the model file as ``module_hparams``)."""
         extra: dict = {"poisson": True, "poisson_base_rate": base_rate} if self.poisson else {}
+        if covariates:
+            extra.update(
+                n_statics=covariates.n_statics,
+                n_held=len(covariates.held_cols),
+                n_impulses=len(covariates.impulse_cols),
+            )
         if self.classify is not None:
             extra.update(
                 n_labels=1 if n_classes == 2 else n_classes,
@@ -229,11 +233,23 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         target_cols: Sequence[Hashable] | None = None,
         label_col: Hashable | None = None,
         *,
+        static_cols: Sequence[Hashable] | None = None,
+        input_cols: Sequence[Hashable] | dict | None = None,
         checkpoint_dir: str | Path | None = None,
     ) -> LatentODE:
         """Fit on a long DataFrame: one row per (id, time), one column per target, NaN =
-        not observed. ``target_cols=None`` takes every numeric column but id, time and
-        ``label_col`` (the labels when ``classify`` is set).
+        not observed. ``target_cols=None`` takes every numeric column but id, time,
+        ``label_col`` (the labels when ``classify`` is set) and the covariates.
+
+        Covariates condition the model (:mod:`latentode.frames.covariates`):
+        ``static_cols`` are per-series constants (numeric, or text/categorical one-hot
+        encoded; checked constant within each series); the encoder reads them and the
+        vector field depends on them. ``input_cols`` are known inputs read at their rows,
+        a list (``"held"``: a value kept until the next row that gives one, read by the
+        vector field) or a dict ``{column: "held" | "impulse"}`` (``"impulse"``: an amount
+        delivered at its row, such as a dose, that moves the latent state by a learned
+        linear step). Every later call reads them from the frame it is given, including
+        rows after the last observation (known future inputs).
 
         ``checkpoint_dir``: write a Lightning checkpoint there after every epoch; calling
         ``fit`` again with the same data and directory after a crash resumes from it,
@@ -244,15 +260,11 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         self._check_params()
         if (self.classify is None) != (label_col is None):
             raise ValueError("set classify='sequence' or 'point' and pass label_col= together.")
-        if label_col is not None:
-            if label_col not in getattr(df, "columns", []):
-                raise DataFrameError(f"label column {label_col!r} is not in the frame.")
-            if target_cols is None:
-                target_cols = resolve_targets(df, id_col, time_col, None, exclude=[label_col])
-        clean, targets = check_frame(df, id_col, time_col, target_cols, duplicates=self.duplicates)
-        codec = TimeCodec.fit(clean[time_col])
-        scaler = fit_scaler(clean, targets)
-        series = frame_to_series(clean, id_col, time_col, targets, codec, scaler)
+        if (static_cols or input_cols) and self.poisson:
+            raise ValueError("covariates (static_cols, input_cols) do not work with poisson=True.")
+        clean, targets, codec, scaler, covariates, series = training_series(
+            df, id_col, time_col, target_cols, label_col, static_cols, input_cols, self.duplicates
+        )
         labels: dict = {}
         if label_col is not None:
             series, classes = attach_labels(
@@ -273,6 +285,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
             scale,
             base_rates(counts, exposure),
             len(labels.get("classes_", [])),
+            covariates,
         )
         dm = IrregularDataModule(
             train,
@@ -296,6 +309,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
                 "scaler_": scaler,
                 "n_features_in_": len(targets),
                 "n_series_": len(series),
+                "covariates_": covariates,
                 "module_": module,
                 "noise_scale_": 1.0,
             }
@@ -339,6 +353,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         "noise_scale": Field(Real, required=False),
         "classes": Field(list, None, required=False),
         "label_col": Field(str, Integral, None, required=False),
+        "covariates": Field(dict, required=False),
     }
 
     def _fitted_state(self) -> dict:
@@ -353,6 +368,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
             "noise_scale": self.noise_scale_,
             "classes": getattr(self, "classes_", None),
             "label_col": getattr(self, "label_col_", None),
+            **({"covariates": self.covariates_.to_dict()} if self.covariates_ else {}),
         }
 
     def _restore(self, state: dict) -> None:
@@ -370,5 +386,10 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
             raise ValueError(f"noise_scale must be finite and >= 0, got {self.noise_scale_!r}")
         if len(self.target_cols_) != hparams.get("input_dim", len(self.target_cols_)):
             raise ValueError("target_cols and module_hparams.input_dim disagree")
+        self.covariates_ = (
+            CovariateSpec.from_dict(state["covariates"])
+            if "covariates" in state
+            else CovariateSpec()
+        )
         if state.get("classes") is not None:
             self.classes_, self.label_col_ = state["classes"], state["label_col"]

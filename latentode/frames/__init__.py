@@ -18,6 +18,9 @@ per module:
   levels, horizons;
 * :mod:`.outputs`: the output frame of ``predict`` (:func:`predictions_frame`);
 * :mod:`.labels`: class labels per series or per row;
+* :mod:`.covariates`: static and input columns (:class:`CovariateSpec`);
+* :mod:`.training`: a training frame to targets, encodings and series
+  (:func:`training_series`);
 * :mod:`.events`: event frames, windows and their conversion.
 
 Rows where every target is ``NaN`` are kept: they are query times. Nothing is dropped
@@ -25,6 +28,7 @@ silently; merging duplicate ``(id, time)`` rows (``duplicates="mean"``) warns wi
 """
 
 from .conversion import frame_to_series, given_times
+from .covariates import CovariateSpec, covariate_columns
 from .errors import DataFrameError
 from .events import EventSequence, check_events, cut_windows, events_to_series, window_tuples
 from .labels import attach_labels
@@ -33,10 +37,14 @@ from .queries import QueryTimes, check_quantiles, horizon_units, query_times
 from .scaler import fit_scaler, scaler_from_dict, scaler_to_dict
 from .targets import resolve_targets
 from .times import TimeCodec
+from .training import training_series
 from .validation import check_frame
 
 __all__ = [
+    "CovariateSpec",
+    "covariate_columns",
     "given_times",
+    "training_series",
     "QueryTimes",
     "DataFrameError",
     "TimeCodec",

@@ -9,6 +9,7 @@ from torch import nn
 
 from ..data.batch import IrregularBatch
 from ..nn.bounds import iwae, variational_objective
+from ..nn.covariates import Covariates
 from ..nn.decoders import GRUDecoder, ODEDecoder, Readout
 from ..nn.encoders import ODERNNEncoder, RNNEncoder
 from ..nn.intensity import AugmentedField, IntensityHead, cell_poisson_log_likelihood
@@ -23,6 +24,28 @@ from ..nn.solve import SolverConfig, solve_at_times
 from .timescale import TimeScaled, ValueScaler
 
 __all__ = ["LatentODEModel"]
+
+
+def _decoder(
+    kind: str,
+    latent_dim: int,
+    units: int,
+    depth: int,
+    activation: str,
+    time_dependent: bool,
+    solver: SolverConfig | None,
+    cond_dim: int,
+    n_impulses: int,
+) -> nn.Module:
+    """The Latent ODE's decoder (``"ode"``) or the RNN-VAE's (``"rnn"``)."""
+    if kind == "ode":
+        return ODEDecoder(
+            latent_dim, units, depth, activation, time_dependent=time_dependent, solver=solver,
+            cond_dim=cond_dim, n_impulses=n_impulses,
+        )  # fmt: skip
+    if kind == "rnn":
+        return GRUDecoder(latent_dim)
+    raise ValueError(f"decoder must be 'ode' or 'rnn', got {kind!r}.")
 
 
 class LatentODEModel(TimeScaled):
@@ -61,6 +84,12 @@ class LatentODEModel(TimeScaled):
             missing) and their log-likelihood, times ``label_weight``, joins log p(x|z).
         label_kind: ``"sequence"`` (one label per series, read from z0, e.g. mortality)
             or ``"point"`` (a label per time point, read from z(t), e.g. activity).
+        n_statics: per-series covariates (``batch.statics (B, S)``); the encoder reads
+            them next to every observation and the vector field reads them.
+        n_held, n_impulses: known inputs (``batch.input_times`` / ``input_values``): held
+            values enter the vector field; impulses (cumulative amounts in the signal)
+            move z by a learned ``J u`` when they arrive. The encoder reads the signal at
+            each observation. See :mod:`latentode.nn.covariates`.
 
     Times pass through :class:`TimeScaled` (``(t - time_offset) / time_scale``)
     before anything else, so raw spans of 1e-3 or 1e6 behave alike. Values pass
@@ -97,35 +126,32 @@ class LatentODEModel(TimeScaled):
         n_labels: int = 0,
         label_kind: str = "sequence",
         label_weight: float = 1.0,
+        n_statics: int = 0,
+        n_held: int = 0,
+        n_impulses: int = 0,
     ) -> None:
         super().__init__()
         if isinstance(solver, dict):
             solver = SolverConfig(**solver)
         self.input_dim, self.latent_dim = input_dim, latent_dim
+        self.n_statics, self.n_held, self.n_impulses = n_statics, n_held, n_impulses
+        n_context = n_statics + n_held + n_impulses
+        if n_context and (decoder != "ode" or poisson):
+            raise ValueError("covariates (statics or inputs) need decoder='ode' and poisson=False.")
+        enc_dim = input_dim + n_context  # the encoder reads the context as extra features
         if encoder == "odernn":
             self.encoder: nn.Module = ODERNNEncoder(
-                input_dim,
-                latent_dim,
-                hidden_dim,
-                enc_units,
-                enc_depth,
-                method=encoder_method,
-                max_step=encoder_max_step,
-                cell=encoder_cell,
-                std_link=encoder_std_link,
-            )
+                enc_dim, latent_dim, hidden_dim, enc_units, enc_depth, method=encoder_method,
+                max_step=encoder_max_step, cell=encoder_cell, std_link=encoder_std_link,
+            )  # fmt: skip
         elif encoder == "rnn":
-            self.encoder = RNNEncoder(input_dim, latent_dim, hidden_dim, enc_units)
+            self.encoder = RNNEncoder(enc_dim, latent_dim, hidden_dim, enc_units)
         else:
             raise ValueError(f"encoder must be 'odernn' or 'rnn', got {encoder!r}.")
-        if decoder == "ode":
-            self.decoder: nn.Module = ODEDecoder(
-                latent_dim, units, depth, activation, time_dependent=time_dependent, solver=solver
-            )
-        elif decoder == "rnn":
-            self.decoder = GRUDecoder(latent_dim)
-        else:
-            raise ValueError(f"decoder must be 'ode' or 'rnn', got {decoder!r}.")
+        self.decoder = _decoder(
+            decoder, latent_dim, units, depth, activation, time_dependent, solver,
+            n_statics + n_held, n_impulses,
+        )  # fmt: skip
         self.readout = Readout(latent_dim, input_dim, units, readout_depth)
         self.value_scaler = ValueScaler(input_dim)
         self.likelihood = GaussianLikelihood(input_dim, obs_std)
@@ -155,11 +181,33 @@ class LatentODEModel(TimeScaled):
         """Per-feature ``offset, scale`` (floats or ``(D,)``) of the value rescaling."""
         self.value_scaler.set(offset, scale)
 
+    def covariates(self, batch: IrregularBatch) -> Covariates | None:
+        """The batch's covariates in rescaled time, ``None`` for a model without any."""
+        if not (self.n_statics or self.n_held or self.n_impulses):
+            return None
+        widths = {
+            "statics": (batch.statics, self.n_statics),
+            "input_values": (batch.input_values, self.n_held + self.n_impulses),
+        }
+        for name, (tensor, width) in widths.items():
+            got = 0 if tensor is None else tensor.shape[-1]
+            if got != width:
+                raise ValueError(f"this model needs batch.{name} of width {width}, got {got}.")
+        knots = None if batch.input_times is None else self.rescale(batch.input_times)
+        return Covariates(batch.statics, knots, batch.input_values, self.n_held)
+
     def encode(self, batch: IrregularBatch) -> tuple[torch.Tensor, torch.Tensor]:
         """q(z0) for each series: ``mean, std`` of shape ``(B, L)`` at ``batch.t0``."""
         t = self.rescale(batch.times)
         values = self.value_scaler.normalize(batch.values)
-        return self.encoder(t, values, batch.obs_mask, t[:, 0])
+        obs_mask = batch.obs_mask
+        cov = self.covariates(batch)
+        if cov is not None:  # the context is observed wherever a value is
+            context = cov.context(t)
+            seen = (obs_mask.amax(-1, keepdim=True) > 0).to(values.dtype)
+            values = torch.cat([values, context * seen], -1)
+            obs_mask = torch.cat([obs_mask, seen.expand_as(context)], -1)
+        return self.encoder(t, values, obs_mask, t[:, 0])
 
     def observe(self, z: torch.Tensor) -> torch.Tensor:
         """Mean of the observations in data units: ``z (..., L) -> (..., D)``."""
@@ -176,7 +224,10 @@ class LatentODEModel(TimeScaled):
     def latent_trajectory(self, z0: torch.Tensor, batch: IrregularBatch) -> torch.Tensor:
         """``z0 (K, B, L)`` -> ``z (K, B, N, L)`` at each series' own times."""
         t = self.rescale(batch.times)
-        return self.decoder(z0, t[:, 0], t)
+        cov = self.covariates(batch)
+        if cov is None:
+            return self.decoder(z0, t[:, 0], t)
+        return self.decoder(z0, t[:, 0], t, cov)
 
     def poisson_log_likelihood(self, z0: torch.Tensor, batch: IrregularBatch):
         """``z (K, B, N, L)`` and the observation-time log-likelihood ``(K, B)``: scored

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .covariates import ConditionedField, Covariates
 from .mlp import init_weights, mlp
 from .odefunc import ODEFunc
 from .solve import SolverConfig, solve_at_times
@@ -33,6 +34,9 @@ class ODEDecoder(nn.Module):
         units, depth, activation: the vector field's MLP.
         time_dependent: feed t to the vector field.
         solver: :class:`~latentode.nn.solve.SolverConfig`.
+        cond_dim: statics plus held inputs the field reads (0: none).
+        n_impulses: impulse inputs; each moves z by a learned ``J u`` when it arrives
+            (:mod:`latentode.nn.covariates`).
     """
 
     def __init__(
@@ -44,14 +48,35 @@ class ODEDecoder(nn.Module):
         *,
         time_dependent: bool = False,
         solver: SolverConfig | None = None,
+        cond_dim: int = 0,
+        n_impulses: int = 0,
     ) -> None:
         super().__init__()
-        self.func = ODEFunc(latent_dim, units, depth, activation, time_dependent=time_dependent)
+        self.func = ODEFunc(
+            latent_dim, units, depth, activation, time_dependent=time_dependent, cond_dim=cond_dim
+        )
         self.solver = solver or SolverConfig()
+        self.jump = nn.Linear(n_impulses, latent_dim, bias=False) if n_impulses else None
 
-    def forward(self, z0: torch.Tensor, t0: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
-        """``z0 (S, B, L)``, ``t0 (B,)``, ``times (B, N)`` -> ``z (S, B, N, L)``."""
-        return solve_at_times(self.func, z0, t0, times, self.solver)
+    def forward(
+        self,
+        z0: torch.Tensor,
+        t0: torch.Tensor,
+        times: torch.Tensor,
+        covariates: Covariates | None = None,
+    ) -> torch.Tensor:
+        """``z0 (S, B, L)``, ``t0 (B,)``, ``times (B, N)`` -> ``z (S, B, N, L)``.
+
+        With ``covariates`` the field reads the statics and held inputs, and each impulse
+        moves z (``z0`` is the state before any impulse)."""
+        if covariates is None:
+            return solve_at_times(self.func, z0, t0, times, self.solver)
+        field = ConditionedField(self.func, covariates, self.jump)
+        y = solve_at_times(field, z0, t0, times, self.solver)
+        _, amounts = covariates.split(covariates.signal(times))
+        if amounts is None or self.jump is None:
+            return y
+        return y + self.jump(amounts)
 
 
 class GRUDecoder(nn.Module):

@@ -54,9 +54,11 @@ class LatentODEModule(TrainingModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["training"])
-        kwargs = self._setup(training, model_kwargs, time_offset, time_scale)
+        # (``**model_kwargs`` passed on by name: LightningCLI reads the model's parameters
+        # from this call)
+        model_kwargs = self._setup(training, model_kwargs, time_offset, time_scale)
         cfg = self.training_config
-        self.model = LatentODEModel(input_dim, latent_dim, **kwargs)
+        self.model = LatentODEModel(input_dim, latent_dim, **model_kwargs)
         self.kl_schedule = KLSchedule(cfg.kl_delay, cfg.kl_rate)
         self._label_buffer: list = []
         self._init_common()
