@@ -463,3 +463,28 @@ def test_fit_takes_covariate_columns_and_later_commands_read_them(tmp_path, caps
     pd.DataFrame(rows).drop(columns="dose").to_csv(data, index=False)
     assert main(["predict", str(model), str(data), "--out", str(out)]) == 2
     assert "'dose' not found" in capsys.readouterr().err
+
+
+def test_evaluate_scores_a_saved_event_model(tmp_path, capsys):
+    import warnings
+
+    from latentode import EventIntensity
+    from latentode.datasets import spike_trains
+
+    events = spike_trains(12, 10.0, seed=0)
+    model = EventIntensity(latent_dim=3, units=16, max_epochs=1, verbose=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(events)
+    model.save(tmp_path / "events")
+    data = tmp_path / "events.csv"
+    events.to_csv(data, index=False)
+    out = tmp_path / "table.csv"
+    args = ["evaluate", str(tmp_path / "events"), str(data), "--fraction", "0.6"]
+    assert main([*args, "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    direct = model.evaluate(events, fraction=0.6)
+    assert list(table["method"]) == list(direct["method"])
+    assert np.allclose(table["loglik"], direct["loglik"], rtol=1e-6)
+    assert main([*args, "--task", "interpolate"]) == 2
+    assert "evaluated by forecasting" in capsys.readouterr().err

@@ -125,6 +125,24 @@ def test_predict_next_save_load_plot(fitted, tmp_path):
     assert len(fig.axes) == 2
 
 
+def test_batched_answers_are_each_sequences_own(fitted):
+    """predict_next and sample run all sequences in one batched posterior; a sequence gets
+    what it gets alone (its own random streams; the solve is shared only to within the
+    solver tolerance)."""
+    model, _ = fitted
+    test = _simulate(6, seed=5)
+    both = model.predict_next(test, n_samples=20).set_index("id")
+    draws = model.sample(test, window=(0.0, 10.0), n_samples=5)
+    for i in (0, 3):
+        mine = test[test["id"] == i]
+        alone = model.predict_next(mine, n_samples=20).set_index("id")
+        np.testing.assert_allclose(alone.loc[i].to_numpy(float), both.loc[i].to_numpy(float),
+                                   rtol=5e-3)  # fmt: skip
+        own = model.sample(mine, window=(0.0, 10.0), n_samples=5)
+        theirs = draws[draws["id"] == i].reset_index(drop=True)
+        assert len(own) == len(theirs) and np.allclose(own["time"], theirs["time"])
+
+
 def test_predict_next_horizon_is_a_duration():
     """A numeric horizon is a span after each sequence's last event, as in
     ``LatentODE.extrapolate``, whatever the times' origin (it was read as a time, so on

@@ -143,11 +143,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
     quantiles = _floats(args.quantiles) or ()
     common = dict(quantiles=quantiles, n_samples=args.n_samples)
     if args.horizon is not None:
-        horizon = args.horizon
-        try:
-            horizon = float(horizon)
-        except ValueError:
-            pass
+        horizon = _number_or_text(args.horizon)
         out = model.extrapolate(df, horizon=horizon, n_points=args.n_points, **common)
     elif args.times_file:
         out = model.predict(df, times=read_frame(args.times_file, model.time_col_), **common)
@@ -159,28 +155,43 @@ def cmd_predict(args: argparse.Namespace) -> None:
     print(f"wrote {len(out)} rows to {args.out}")
 
 
+def _number_or_text(value: str | None) -> float | str | None:
+    """A duration flag: a number of time units, or text such as ``"7D"``."""
+    try:
+        return None if value is None else float(value)
+    except ValueError:
+        return value
+
+
 def cmd_evaluate(args: argparse.Namespace) -> None:
     import pandas as pd
 
-    from ..estimators import LatentODE
+    from ..estimators import EventIntensity, LatentODE
+    from ..estimators.persistence import saved_estimator
 
-    model = LatentODE.load(args.model)
-    df = read_frame(args.data, model.time_col_)
-    horizon = args.horizon
-    if horizon is not None:
-        try:
-            horizon = float(horizon)
-        except ValueError:
-            pass
-    table = model.evaluate(
-        df,
-        task=args.task,
-        fraction=args.fraction,
-        horizon=horizon,
-        baselines=not args.no_baselines,
-        n_samples=args.n_samples,
-        seed=args.seed,
-    )
+    if saved_estimator(args.model) == "EventIntensity":
+        if args.task == "interpolate" or args.horizon is not None:
+            raise ValueError(
+                "an EventIntensity model is evaluated by forecasting each sequence's events "
+                "after --fraction of its window (use --task extrapolate, no --horizon)."
+            )
+        events = EventIntensity.load(args.model)
+        df = read_frame(args.data, events.time_col_)
+        table = events.evaluate(
+            df, fraction=args.fraction, baselines=not args.no_baselines, n_samples=args.n_samples
+        )
+    else:
+        model = LatentODE.load(args.model)
+        df = read_frame(args.data, model.time_col_)
+        table = model.evaluate(
+            df,
+            task=args.task or "interpolate",
+            fraction=args.fraction,
+            horizon=_number_or_text(args.horizon),
+            baselines=not args.no_baselines,
+            n_samples=args.n_samples,
+            seed=args.seed,
+        )
     with pd.option_context("display.width", 200, "display.max_columns", 50):
         print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     if args.out:

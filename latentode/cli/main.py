@@ -118,7 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="score a saved model next to baselines on hidden points")
     ev.add_argument("model", help="model directory written by fit")
     ev.add_argument("data", help="CSV/Parquet long frame to evaluate on (held-out series)")
-    ev.add_argument("--task", choices=("interpolate", "extrapolate"), default="interpolate")
+    ev.add_argument(
+        "--task",
+        choices=("interpolate", "extrapolate"),
+        help="LatentODE: interpolate (default) or extrapolate; EventIntensity: extrapolate "
+        "(forecast the events after --fraction of each window)",
+    )
     ev.add_argument(
         "--fraction",
         type=_open_fraction,

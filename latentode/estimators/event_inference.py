@@ -126,9 +126,16 @@ class EventInference:
         grid = np.linspace(a, b, n_grid)
         post = self._posterior(seqs, [grid] * len(seqs), n_samples)
         rows: dict[str, list] = {"id": [], "sample": [], "time": [], "mark": []}
+        drawn = [self._candidates(s, rates, a, b, max_events) for s, (rates, _) in
+                 zip(seqs, post, strict=True)]  # fmt: skip
+        unions = [d[3] for d in drawn]
+        has = [i for i, u in enumerate(unions) if len(u)]
+        at = self._posterior([seqs[i] for i in has], [unions[i] for i in has], n_samples)
+        crates = dict(zip(has, (r for r, _ in at), strict=True))
         exceeded = 0
-        for s, (rates, _) in zip(seqs, post, strict=True):
-            exceeded += self._thin(s, rates, a, b, n_samples, max_events, rows)
+        for i, s in enumerate(seqs):
+            if i in crates:
+                exceeded += self._thin(s, drawn[i], crates[i], rows)
         if exceeded:
             warn_user(
                 f"sample: the rate exceeded the thinning bound at {exceeded} "
@@ -137,18 +144,12 @@ class EventInference:
         times = np.concatenate(rows["time"]) if rows["time"] else np.zeros(0)
         return self._sample_frame(rows["id"], rows["sample"], times, rows["mark"])
 
-    def _thin(
-        self,
-        s: EventSequence,
-        rates: np.ndarray,
-        a: float,
-        b: float,
-        n_samples: int,
-        max_events: int,
-        rows: dict[str, list],
-    ) -> int:
-        """Thinning for one sequence given its posterior rates ``(K, G, M)`` on the grid;
-        appends the kept events to ``rows`` and returns the count of exceeded bounds."""
+    def _candidates(
+        self, s: EventSequence, rates: np.ndarray, a: float, b: float, max_events: int
+    ) -> tuple:
+        """Thinning candidates for one sequence from its posterior rates ``(K, G, M)`` on
+        the grid: ``(rng, lam_max (K,), per-draw candidate times, their sorted union)``;
+        ``rng`` (the sequence's own stream) goes on to :meth:`_thin`."""
         rng = keyed_rng(self.seed, ("sample", s.id))
         lam_max = 1.5 * rates.sum(-1).max(1)  # (K,)
         counts = rng.poisson(lam_max * (b - a))
@@ -159,10 +160,14 @@ class EventInference:
             )
         cand = [np.sort(rng.uniform(a, b, c)) for c in counts]
         union = np.unique(np.concatenate(cand)) if counts.sum() else np.zeros(0)
-        if not len(union):
-            return 0
+        return rng, lam_max, cand, union
+
+    def _thin(self, s: EventSequence, drawn: tuple, crates: np.ndarray, rows: dict) -> int:
+        """Keep each candidate of :meth:`_candidates` with probability rate / bound
+        (``crates (K, len(union), M)``: the posterior rates at the union); appends the kept
+        events to ``rows`` and returns the count of exceeded bounds."""
+        rng, lam_max, cand, union = drawn
         exceeded = 0
-        crates, _ = self._posterior([s], [union], n_samples)[0]
         for k, c in enumerate(cand):
             if not len(c):
                 continue
@@ -228,13 +233,15 @@ class EventInference:
         self._check_fitted()
         h_user = horizon_units(horizon, self.codec_) if horizon is not None else None
         seqs = [s for s in self._sequences(events) if len(s.times)]
-        rows = []
+        grids = []
         for s in seqs:
-            last = float(s.times.max())
             span = max(s.end - s.start, 1e-12)
             h = max(span, 10 * span / max(len(s.times), 1)) if h_user is None else h_user
-            grid = last + np.linspace(0.0, h, n_grid)
-            _, cum = self._posterior([s], [grid], n_samples)[0]
+            grids.append(float(s.times.max()) + np.linspace(0.0, h, n_grid))
+        rows = []
+        post = self._posterior(seqs, grids, n_samples)  # batched over sequences
+        for s, grid, (_, cum) in zip(seqs, grids, post, strict=True):
+            last = float(grid[0])
             tot = cum.sum(-1)  # (K, G)
             cdf = 1.0 - np.exp(-(tot - tot[:, :1])).mean(0)
             row = {self.id_col_: s.id, "last_time": self.codec_.decode_values([last])[0]}

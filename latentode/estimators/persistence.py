@@ -173,6 +173,16 @@ def _swap_into_place(tmp: Path, path: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def saved_estimator(path: str | Path) -> str | None:
+    """The estimator class name recorded in a saved model's config (``None`` when there is
+    no readable config: :func:`read_model` then says what is wrong)."""
+    try:
+        config = json.loads((Path(path) / CONFIG_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return config.get("estimator") if isinstance(config, dict) else None
+
+
 def read_model(path: str | Path, estimator: str) -> tuple[dict, dict, dict[str, torch.Tensor]]:
     """``(params, fitted, state)`` of a model saved by ``estimator``; a
     :class:`ModelFileError` that says what is wrong otherwise."""
