@@ -46,7 +46,7 @@ from latentode.training import IrregularDataModule, LatentODEModule
 ROOT = Path(__file__).parent
 
 
-def reference_setting(seed: int = 0):
+def reference_setting(seed: int = 0, encoder: str = "odernn"):
     from latentode.datasets import periodic_series
 
     rng = np.random.default_rng(seed)
@@ -58,6 +58,7 @@ def reference_setting(seed: int = 0):
     module = LatentODEModule(
         1,
         10,
+        encoder=encoder,
         hidden_dim=20,
         units=100,
         depth=2,
@@ -108,7 +109,7 @@ def matmul_gflops(m: int, k: int, n: int, repeats: int = 200) -> float:
 def breakdown(name: str, module: LatentODEModule, train, dm, repeats: int) -> dict:
     model = module.model
     batch = collate(train[:50])
-    k = module.hparams.n_samples
+    k = module.training_config.n_samples
     opt = torch.optim.Adamax(model.parameters(), lr=1e-2)
 
     def encoder():
@@ -129,7 +130,7 @@ def breakdown(name: str, module: LatentODEModule, train, dm, repeats: int) -> di
     t_head, _ = timed(head, repeats)
 
     def forward():
-        return model(batch, k, 1.0, module.hparams.objective)["loss"]
+        return model(batch, k, 1.0, module.training_config.objective)["loss"]
 
     t_fwd, _ = timed(forward, repeats)
 
@@ -196,6 +197,7 @@ def main() -> None:
     L.seed_everything(0, verbose=False)
     rows = [
         breakdown("reference", *reference_setting(), args.repeats),
+        breakdown("reference, mtan", *reference_setting(encoder="mtan"), args.repeats),
         breakdown("estimator", *estimator_setting(), args.repeats),
     ]
     keys = list(rows[0])[1:]

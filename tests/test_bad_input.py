@@ -224,7 +224,22 @@ REFUSED = [
         ),
         "far apart",
     ),
-    ("events: intensity far away", lambda c: c["ev"].intensity(c["events"], [1e9]), "far apart"),
+    (
+        "predict: a far query says what a rescaled unit is",
+        lambda c: c["model"].predict(c["df"], times=[1e9]),
+        "LatentODE.predict: relative time",
+    ),
+    (
+        "predict: a far query in the data's units",
+        lambda c: c["model"].predict(c["df"], times=[1e9]),
+        "one rescaled time unit is",
+    ),
+    ("events: intensity far away", lambda c: c["ev"].intensity(c["events"], [1e9]), "nearer the"),
+    (
+        "events: predict_next over a huge horizon (was minutes)",
+        lambda c: c["ev"].predict_next(c["events"], horizon=1e6),
+        "MAX_FLOW_STEPS",
+    ),
     (
         "events: expected_count over a huge span",
         lambda c: c["ev"].expected_count(c["events"], 0.0, 1e6),

@@ -121,6 +121,14 @@ def _normalised(config: dict, estimator: str) -> dict:
     if legacy:
         module = LatentODEModule if estimator == "LatentODE" else EventModule
         hp["training"] = {**module.default_training.to_dict(), **legacy}
+    # the interpolation rule (issue 10): the recording's files have none, which means Hermite
+    if isinstance(hp.get("solver"), dict) and hp["solver"].get("interpolation") == "hermite":
+        hp["solver"] = {k: v for k, v in hp["solver"].items() if k != "interpolation"}
+    solver = config["params"].get("solver")
+    if isinstance(solver, dict):
+        fields = dict(next(iter(solver.values())))
+        fields.pop("interpolation", None)
+        config["params"]["solver"] = {next(iter(solver)): fields}
     config["fitted"] = {**config["fitted"], "module_hparams": hp}
     return config
 

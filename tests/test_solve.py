@@ -3,7 +3,8 @@ import math
 import pytest
 import torch
 
-from latentode.nn.solve import SolverConfig, evolve, hermite_interpolate, solve_at_times
+from latentode.nn.interpolate import cubic_interpolate, hermite_interpolate
+from latentode.nn.solve import SolverConfig, evolve, solve_at_times
 
 from .helpers import LinearField, expm_solution
 
@@ -95,6 +96,101 @@ def test_hermite_is_exact_for_cubics():
     q = torch.tensor([[0.0, 0.1, 0.77, 1.5, 2.49, 2.5]], dtype=torch.float64)
     out = hermite_interpolate(zs, dzs, 0.5, q)
     assert torch.allclose(out[0, :, 0], p(q[0]), atol=1e-12)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_hermite_backward_equals_autograd(sparse):
+    """The hand-written backward of the interpolation (it saves only the query
+    positions) gives autograd's gradients, also for repeated nodes and sparse node lists."""
+    from latentode.nn.interpolate import _hermite
+
+    g = torch.Generator().manual_seed(0)
+    m, b, n, d, step = 9, 3, 11, 2, 0.25
+    zs = torch.randn(m, b, d, generator=g, dtype=torch.float64, requires_grad=True)
+    dzs = torch.randn(m, b, d, generator=g, dtype=torch.float64, requires_grad=True)
+    tau = torch.rand(b, n, generator=g, dtype=torch.float64) * (m - 1) * step
+    tau[0, :3] = torch.tensor([0.0, 0.5, 0.5])  # on nodes, and twice the same query
+    nodes = torch.arange(m) if sparse else None
+    w = torch.randn(b, n, d, generator=g, dtype=torch.float64)
+    out = hermite_interpolate(zs, dzs, step, tau, nodes)
+    got = torch.autograd.grad((out * w).sum(), (zs, dzs))
+    pos = tau / step
+    left = (
+        (torch.ceil(pos) - 1).clamp_min(0).long() if sparse else pos.floor().long().clamp(0, m - 2)
+    )
+    u = (pos - left.to(pos.dtype)).unsqueeze(-1)
+    ref_out = _hermite(zs, dzs, step, left, torch.arange(b)[:, None], u)
+    want = torch.autograd.grad((ref_out * w).sum(), (zs, dzs))
+    torch.testing.assert_close(out, ref_out, rtol=0, atol=0)
+    for a, c in zip(got, want, strict=True):
+        torch.testing.assert_close(a, c, rtol=1e-12, atol=1e-12)
+    assert torch.autograd.gradcheck(
+        lambda a, c: hermite_interpolate(a, c, step, tau, nodes), (zs, dzs)
+    )
+
+
+def test_query_times_that_need_gradients_get_them():
+    zs = torch.randn(5, 1, 1, dtype=torch.float64)
+    dzs = torch.randn(5, 1, 1, dtype=torch.float64)
+    tau = torch.tensor([[0.3, 0.71]], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: hermite_interpolate(zs, dzs, 0.25, t), (tau,))
+
+
+def test_cubic_is_exact_for_cubics_everywhere_including_the_ends():
+    grid = torch.arange(8, dtype=torch.float64) * 0.5
+    p = lambda t: 2 * t**3 - t**2 + 0.5 * t - 3  # noqa: E731
+    zs = p(grid)[:, None, None]
+    q = torch.tensor([[0.0, 0.1, 0.5, 0.77, 1.5, 2.49, 2.5, 2.99, 3.0]], dtype=torch.float64)
+    out = cubic_interpolate(zs, 0.5, q)
+    assert torch.allclose(out[0, :, 0], p(q[0]), atol=1e-12)
+    # the same from a sparse node list holding each query's stencil
+    sparse = torch.arange(8)
+    assert torch.allclose(cubic_interpolate(zs, 0.5, q, sparse), out, atol=0, rtol=0)
+
+
+def test_cubic_error_is_fourth_order():
+    """Halving the node spacing divides the error of sin(t) by about 16."""
+    errors = []
+    for h in (0.2, 0.1, 0.05):
+        grid = torch.arange(int(round(4 / h)) + 1, dtype=torch.float64) * h
+        q = torch.linspace(0.0, 3.7, 301, dtype=torch.float64)[None]
+        out = cubic_interpolate(torch.sin(grid)[:, None, None], h, q)
+        errors.append(float((out[0, :, 0] - torch.sin(q[0])).abs().max()))
+    for coarse, fine in zip(errors[:-1], errors[1:], strict=True):
+        assert 10 < coarse / fine < 20
+    assert errors[-1] < 0.05**4 / 24
+
+
+def test_cubic_backward_equals_autograd():
+    from latentode.nn.interpolate import _cubic, cubic_stencil
+
+    g = torch.Generator().manual_seed(1)
+    m, b, n, d, step = 10, 3, 12, 2, 0.25
+    zs = torch.randn(m, b, d, generator=g, dtype=torch.float64, requires_grad=True)
+    tau = torch.rand(b, n, generator=g, dtype=torch.float64) * (m - 1) * step
+    tau[0, :3] = torch.tensor([0.0, 0.5, 0.5])
+    w = torch.randn(b, n, d, generator=g, dtype=torch.float64)
+    out = cubic_interpolate(zs, step, tau)
+    got = torch.autograd.grad((out * w).sum(), zs)[0]
+    first = cubic_stencil(tau, step).clamp_max(m - 4)
+    v = (tau / step - first.to(tau.dtype)).unsqueeze(-1)
+    ref = _cubic(zs, first, torch.arange(b)[:, None], v)
+    want = torch.autograd.grad((ref * w).sum(), zs)[0]
+    torch.testing.assert_close(out, ref, rtol=0, atol=0)
+    torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
+    assert torch.autograd.gradcheck(lambda a: cubic_interpolate(a, step, tau), (zs,))
+
+
+@pytest.mark.parametrize("method", ["dopri5", "rk4"])
+def test_both_interpolations_match_the_matrix_exponential(method):
+    z0, t0, times = _problem(b=4, n=9, seed=2)
+    ref = expm_solution(A, z0, times - t0[:, None])
+    for rule in ("cubic", "hermite"):
+        cfg = SolverConfig(method=method, rtol=1e-9, atol=1e-10, grid_step=0.02, interpolation=rule)
+        out = solve_at_times(LinearField(A), z0, t0, times, cfg)
+        assert (out - ref).abs().max() < 1e-6, rule
+    with pytest.raises(ValueError, match="interpolation"):
+        SolverConfig(interpolation="linear")
 
 
 def test_times_before_t0_are_refused():

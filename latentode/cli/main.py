@@ -68,7 +68,7 @@ def _add_fit(sub: argparse._SubParsersAction) -> None:
     fit.add_argument("--latent-dim", type=_positive, help="size of the latent state z")
     fit.add_argument("--hidden-dim", type=_positive, help="encoder state size")
     fit.add_argument("--units", type=_positive, help="hidden units of the MLPs")
-    fit.add_argument("--encoder", choices=("odernn", "rnn"), help="encoder kind")
+    fit.add_argument("--encoder", choices=("odernn", "rnn", "mtan"), help="encoder kind")
     fit.add_argument("--lr", type=_positive_float, help="learning rate")
     fit.add_argument("--batch-size", type=_positive, help="series per training batch")
     fit.add_argument("--patience", type=_positive, help="early-stopping patience, epochs")

@@ -43,7 +43,8 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
 
     Args:
         latent_dim: size of the latent state z.
-        encoder: ``"odernn"`` (ODE-RNN run backwards) or ``"rnn"``.
+        encoder: ``"odernn"`` (ODE-RNN run backwards), ``"rnn"`` (GRU with gaps) or
+            ``"mtan"`` (multi-time attention over all observations at once).
         hidden_dim: encoder state size.
         units, depth: width and hidden layers of the latent vector field.
         obs_std: fixed observation std in standardized units, ``None`` learns it.
@@ -99,7 +100,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
 
     _parameter_constraints: dict = {
         **COMMON,
-        "encoder": [StrOptions({"odernn", "rnn"})],
+        "encoder": [StrOptions({"odernn", "rnn", "mtan"})],
         "obs_std": [Interval(Real, 0, None, closed="neither"), None],
         "min_observed": [Interval(Real, 0, 1, closed="both")],
         "extrapolate_prob": [Interval(Real, 0, 1, closed="both")],

@@ -17,7 +17,7 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 
-from ..nn.solve import ADAPTIVE_METHODS, FIXED_STEP_METHODS, SolverConfig
+from ..nn.solve import ADAPTIVE_METHODS, FIXED_STEP_METHODS, SolverConfig, SpanError
 
 __all__ = [
     "COMMON",
@@ -52,7 +52,10 @@ def checked(**constraints: list) -> Callable:
     """Declarative checks of a public method's arguments, before any work, in scikit-learn's
     constraint language: a bad value raises ``InvalidParameterError`` (a ValueError and
     TypeError) naming the argument, ``Estimator.method`` and the allowed values. The
-    constraints are kept on the method as ``_parameter_constraints``."""
+    constraints are kept on the method as ``_parameter_constraints``. A
+    :class:`~latentode.nn.solve.SpanError` from the call (times too far for the solver's
+    limits) comes back naming the method and what one rescaled time unit is in the data's
+    own time unit (:func:`explain_span`)."""
 
     def decorate(method: Callable) -> Callable:
         signature = inspect.signature(method)
@@ -66,12 +69,30 @@ def checked(**constraints: list) -> Callable:
                 {name: bound.arguments[name] for name in constraints},
                 caller_name=f"{type(self).__name__}.{method.__name__}",
             )
-            return method(self, *args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            except SpanError as err:
+                where = f"{type(self).__name__}.{method.__name__}"
+                raise SpanError(f"{where}: {err} {explain_span(self)}") from None
 
         wrapper._parameter_constraints = constraints
         return wrapper
 
     return decorate
+
+
+def explain_span(estimator) -> str:
+    """One rescaled time unit (the solver's, in which its limits are stated) in the data's
+    time unit, for a fitted estimator; ``""`` when that is not known."""
+    try:
+        scale = float(estimator.module_.model.time_scale)
+        codec = estimator.codec_
+    except AttributeError:
+        return ""
+    if codec.kind == "datetime":
+        seconds = scale * codec.unit_seconds
+        return f"(For this model one rescaled time unit is {seconds:.4g} seconds of the data.)"
+    return f"(For this model one rescaled time unit is {scale:.4g} of the data's time units.)"
 
 
 #: posterior draws / simulated sequences
@@ -132,12 +153,14 @@ def as_solver_config(solver: str | SolverConfig) -> SolverConfig:
 
 def solver_hparams(solver: SolverConfig) -> dict:
     """A :class:`SolverConfig` as the plain dict stored in module hyperparameters: method,
-    tolerances and grid step, and whichever other fields differ from their defaults."""
+    tolerances, grid step and interpolation, and whichever other fields differ from their
+    defaults."""
     out = {
         "method": solver.method,
         "rtol": solver.rtol,
         "atol": solver.atol,
         "grid_step": solver.grid_step,
+        "interpolation": solver.interpolation,
     }
     defaults = SolverConfig()
     for name in ("adjoint", "options", "max_num_steps"):

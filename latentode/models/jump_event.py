@@ -31,6 +31,9 @@ from ..nn.odefunc import ODEFunc
 from ..nn.solve import FIXED_STEP_METHODS, MAX_EVOLVE_STEPS, SpanError, evolve
 from .timescale import TimeScaled
 
+#: most steps of the jump state's flow one call may take (every row together)
+MAX_FLOW_STEPS = 100_000
+
 __all__ = ["JumpEventModel"]
 
 _OBJECTIVES = ("iwae", "elbo")
@@ -126,6 +129,7 @@ class JumpEventModel(TimeScaled):
             xs = all_x.gather(1, order[..., None].expand(-1, -1, m))
         else:
             e, order, ts, ev, xs = 0, None, t, is_event, x
+        self._check_flow_span(ts)
         h0 = self.h0.expand(b, -1).to(t.dtype)
         if self.start is not None:
             h0 = h0 + self.start(t[:, :1])
@@ -149,6 +153,21 @@ class JumpEventModel(TimeScaled):
             rate = torch.cat([rate[:, e:], rate[:, :e]], dim=1)
             cum = torch.cat([cum[:, e:], cum[:, :e]], dim=1)
         return rate, cum, state
+
+    def _check_flow_span(self, ts: torch.Tensor) -> None:
+        """Refuse a flow whose steps (``ceil(gap / max_step)`` summed over the largest gap
+        at each grid position) would exceed :data:`MAX_FLOW_STEPS`, before any work."""
+        if ts.shape[1] < 2:
+            return
+        gaps = (ts[:, 1:] - ts[:, :-1]).detach().amax(0).double()
+        steps = float(torch.ceil(gaps / self.max_step).sum())
+        if steps > MAX_FLOW_STEPS:
+            raise SpanError(
+                f"following the state over {float(ts[:, -1].max() - ts[:, 0].min()):.6g} "
+                f"rescaled time units takes {steps:.3g} steps of max_step={self.max_step:g}, "
+                f"more than MAX_FLOW_STEPS={MAX_FLOW_STEPS}: ask for times or a horizon "
+                "nearer the data."
+            )
 
     # -------------------------------------------------------------- likelihood
     def log_likelihood(self, batch: IrregularBatch) -> torch.Tensor:

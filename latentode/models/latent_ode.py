@@ -20,6 +20,7 @@ from ..nn.likelihoods import (
     gaussian_kl,
     reparameterize,
 )
+from ..nn.mtan import MTANEncoder
 from ..nn.solve import SolverConfig, solve_at_times
 from .timescale import TimeScaled, ValueScaler
 
@@ -54,7 +55,9 @@ class LatentODEModel(TimeScaled):
     Args:
         input_dim: number of features ``D``.
         latent_dim: size of z.
-        encoder: ``"odernn"`` (ODE-RNN run backwards) or ``"rnn"`` (GRU with gaps).
+        encoder: ``"odernn"`` (ODE-RNN run backwards), ``"rnn"`` (GRU with gaps) or
+            ``"mtan"`` (multi-time attention, :class:`~latentode.nn.mtan.MTANEncoder`: all
+            observations at once; ``enc_units`` is its head's width).
         decoder: ``"ode"`` (Latent ODE) or ``"rnn"`` (RNN-VAE).
         hidden_dim: encoder state size.
         units, depth, activation: the latent vector field's MLP.
@@ -146,8 +149,10 @@ class LatentODEModel(TimeScaled):
             )  # fmt: skip
         elif encoder == "rnn":
             self.encoder = RNNEncoder(enc_dim, latent_dim, hidden_dim, enc_units)
+        elif encoder == "mtan":
+            self.encoder = MTANEncoder(enc_dim, latent_dim, hidden_dim, enc_units)
         else:
-            raise ValueError(f"encoder must be 'odernn' or 'rnn', got {encoder!r}.")
+            raise ValueError(f"encoder must be 'odernn', 'rnn' or 'mtan', got {encoder!r}.")
         self.decoder = _decoder(
             decoder, latent_dim, units, depth, activation, time_dependent, solver,
             n_statics + n_held, n_impulses,

@@ -4,6 +4,7 @@ from .bounds import KLSchedule, elbo, iwae, mc_elbo
 from .decoders import GRUDecoder, ODEDecoder, Readout
 from .encoders import ODERNNEncoder, RNNEncoder
 from .intensity import AugmentedField, IntensityHead, poisson_process_log_likelihood
+from .interpolate import cubic_interpolate, hermite_interpolate
 from .likelihoods import (
     BernoulliHead,
     CategoricalHead,
@@ -14,8 +15,9 @@ from .likelihoods import (
     gaussian_log_likelihood,
     normal_log_prob,
 )
+from .mtan import MTANEncoder
 from .odefunc import ODEFunc
-from .solve import SolverConfig, evolve, hermite_interpolate, solve_at_times
+from .solve import SolverConfig, evolve, solve_at_times
 
 __all__ = [
     "KLSchedule",
@@ -27,6 +29,7 @@ __all__ = [
     "Readout",
     "ODERNNEncoder",
     "RNNEncoder",
+    "MTANEncoder",
     "GaussianLikelihood",
     "bernoulli_log_likelihood",
     "categorical_log_likelihood",
@@ -42,5 +45,6 @@ __all__ = [
     "SolverConfig",
     "evolve",
     "hermite_interpolate",
+    "cubic_interpolate",
     "solve_at_times",
 ]

@@ -5,8 +5,8 @@ Two operations, both free of any union-of-times grid:
 * :func:`solve_at_times` evaluates a batch of trajectories, each started at its
   own ``t0`` and read at its own ``times (B, N)``. It solves once, with any
   torchdiffeq method, onto a shared grid of *relative* times ``tau = t - t0``
-  spaced ``grid_step`` apart, then evaluates every series at its own times by
-  cubic Hermite interpolation from the states and derivatives at the grid nodes.
+  spaced ``grid_step`` apart, then evaluates every series at its own times by cubic
+  interpolation between the grid nodes (:mod:`latentode.nn.interpolate`).
   The nodes sit at multiples of ``grid_step``, so a series reads the same nodes
   whatever else is in its batch; the cost grows with the span, not with ``B x N``.
   Adaptive methods keep only the nodes some query needs (their steps do not depend
@@ -31,6 +31,14 @@ from torchdiffeq import odeint, odeint_adjoint
 from torchdiffeq._impl.odeint import SOLVERS as _TORCHDIFFEQ_SOLVERS
 from torchdiffeq._impl.solvers import FixedGridODESolver
 
+from .interpolate import (
+    INTERPOLATIONS,
+    cubic_interpolate,
+    cubic_stencil,
+    hermite_interpolate,
+    left_nodes,
+)
+
 __all__ = [
     "SolverConfig",
     "FIXED_STEP_METHODS",
@@ -38,6 +46,7 @@ __all__ = [
     "solve_at_times",
     "solve_grid",
     "hermite_interpolate",
+    "cubic_interpolate",
     "evolve",
     "SpanError",
     "MAX_GRID_NODES",
@@ -77,6 +86,9 @@ class SolverConfig:
         rtol, atol: tolerances of adaptive methods.
         grid_step: spacing of the shared output grid in rescaled time units; the
             step of fixed-step methods. Interpolation error is O(grid_step^4).
+        interpolation: ``"cubic"`` (Lagrange through four nodes; states only) or
+            ``"hermite"`` (states and the field's derivatives at two nodes: one more
+            batched field evaluation at every node); :mod:`latentode.nn.interpolate`.
         adjoint: use ``odeint_adjoint`` (O(1) memory in the number of steps,
             a slower backward).
         options: extra torchdiffeq options (e.g. ``{"step_size": 0.01}``).
@@ -91,6 +103,7 @@ class SolverConfig:
     adjoint: bool = False
     options: dict = field(default_factory=dict)
     max_num_steps: int = 100_000
+    interpolation: str = "cubic"
 
     def __post_init__(self) -> None:
         if self.method not in FIXED_STEP_METHODS + ADAPTIVE_METHODS:
@@ -102,6 +115,10 @@ class SolverConfig:
             raise ValueError(f"grid_step must be a positive number, got {self.grid_step}.")
         if self.rtol <= 0 or self.atol <= 0:
             raise ValueError("rtol and atol must be positive.")
+        if self.interpolation not in INTERPOLATIONS:
+            raise ValueError(
+                f"interpolation must be one of {INTERPOLATIONS}, got {self.interpolation!r}."
+            )
         if not (isinstance(self.max_num_steps, int) and self.max_num_steps >= 1):
             raise ValueError(f"max_num_steps must be a positive int, got {self.max_num_steps}.")
 
@@ -153,24 +170,27 @@ def _odeint(
         ) from None
 
 
-def _nodes(tau: torch.Tensor, config: SolverConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """Grid nodes (integer multiples of ``grid_step``) the queries ``tau (B, N)`` need, and
-    each query's left node. Fixed-step methods step over every node up to the last."""
+def _nodes(tau: torch.Tensor, config: SolverConfig) -> torch.Tensor:
+    """Grid nodes (integer multiples of ``grid_step``) the queries ``tau (B, N)`` need:
+    the two around each query (``hermite``) or the four of its stencil (``cubic``), and
+    node 0. Fixed-step methods step over every node up to the last."""
     h = config.grid_step
-    pos = tau.detach().double() / h
-    # the interval [k, k + 1] holding each query; a query on a node k > 0 uses [k - 1, k]
-    left = (torch.ceil(pos) - 1).clamp_min(0)
-    top = float(left.max()) + 1 if left.numel() else 1.0
+    if config.interpolation == "cubic":
+        first, width = cubic_stencil(tau, h), 4
+    else:
+        first, width = left_nodes(tau, h), 2
+    first = first.reshape(-1)
+    top = float(first.max()) + width - 1 if first.numel() else float(width - 1)
     if config.method in ADAPTIVE_METHODS:
-        needed = torch.cat([left.reshape(-1), left.reshape(-1) + 1, left.new_zeros(1)])
-        return torch.unique(needed).long(), left.long()
+        needed = torch.cat([first + j for j in range(width)] + [first.new_zeros(1)])
+        return torch.unique(needed)
     if top + 1 > MAX_GRID_NODES:
         raise SpanError(
             f"a {config.method} solve to relative time {float(tau.max()):.6g} (rescaled units) "
             f"needs {top + 1:.0f} grid nodes at grid_step={h}, over the limit of "
             f"{MAX_GRID_NODES}: ask for times nearer the data, or use an adaptive method."
         )
-    return torch.arange(int(top) + 1, device=tau.device), left.long()
+    return torch.arange(int(top) + 1, device=tau.device)
 
 
 def solve_grid(
@@ -190,7 +210,7 @@ def solve_grid(
 
     Returns:
         ``z (M, B, L)`` and ``dz (M, B, L)`` (the field at the nodes, one batched
-        evaluation).
+        evaluation; ``None`` for ``interpolation="cubic"``, which does not use it).
     """
     grid = (nodes.double() * config.grid_step).to(z0.dtype)
     if grid.numel() > 1 and not bool((grid[1:] > grid[:-1]).all()):
@@ -200,53 +220,34 @@ def solve_grid(
         )
     shifted = _Shifted(func, t0)
     zs = _odeint(shifted, z0, grid, config)
+    if config.interpolation == "cubic":
+        return zs, None
     mm, b, d = zs.shape
     times = (t0[None, :] + grid[:, None]).reshape(-1)
-    dz = func(times, zs.reshape(mm * b, d)).reshape(mm, b, d)
-    return zs, dz
-
-
-def hermite_interpolate(
-    zs: torch.Tensor,
-    dzs: torch.Tensor,
-    step: float,
-    tau: torch.Tensor,
-    nodes: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Cubic Hermite interpolation on a uniform grid.
-
-    Args:
-        zs, dzs: ``(M, B, L)`` states and derivatives at nodes ``0, step, ...`` (or at
-            ``nodes * step``).
-        step: node spacing.
-        tau: ``(B, N)`` query times (relative), within the nodes' range.
-        nodes: ``(M,)`` increasing node indices when only some nodes are stored; each
-            query's two neighbouring nodes must be among them.
-
-    Returns:
-        ``(B, N, L)``.
-    """
-    m = zs.shape[0]
-    b = tau.shape[0]
-    pos = tau / step
-    if nodes is None:
-        idx = pos.detach().floor().long().clamp(0, m - 2)
-        left = idx
+    flat = zs.reshape(mm * b, d)
+    if config.adjoint and torch.is_grad_enabled():
+        dz = _field_checkpointed(func, times, flat)
     else:
-        left = (torch.ceil(tau.detach().double() / step) - 1).clamp_min(0).long()
-        idx = torch.searchsorted(nodes, left)  # the same rule as the solve's node list
-    u = (pos - left.to(pos.dtype)).unsqueeze(-1)
-    rows = torch.arange(b, device=tau.device)[:, None]
-    z_a, z_b = zs[idx, rows], zs[idx + 1, rows]
-    d_a, d_b = dzs[idx, rows] * step, dzs[idx + 1, rows] * step
-    u2 = u * u
-    u3 = u2 * u
-    return (
-        (2 * u3 - 3 * u2 + 1) * z_a
-        + (u3 - 2 * u2 + u) * d_a
-        + (-2 * u3 + 3 * u2) * z_b
-        + (u3 - u2) * d_b
-    )
+        dz = func(times, flat)
+    return zs, dz.reshape(mm, b, d)
+
+
+#: rows of one checkpointed chunk of the field's evaluation at the grid nodes
+CHECKPOINT_ROWS = 4096
+
+
+def _field_checkpointed(func: nn.Module, times: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """``func(times, z)`` for ``z (R, L)`` in chunks whose activations are recomputed in
+    the backward pass: with ``adjoint=True`` the memory of the derivatives at the nodes
+    then grows with the nodes' states, not with the field's hidden layers."""
+    from torch.utils.checkpoint import checkpoint
+
+    parts = [
+        checkpoint(func, times[i : i + CHECKPOINT_ROWS], z[i : i + CHECKPOINT_ROWS],
+                   use_reentrant=False)
+        for i in range(0, z.shape[0], CHECKPOINT_ROWS)
+    ]  # fmt: skip
+    return torch.cat(parts) if len(parts) > 1 else parts[0]
 
 
 def solve_at_times(
@@ -277,9 +278,12 @@ def solve_at_times(
     tau = tau.clamp_min(0)
     flat = z0.reshape(s * b, z0.shape[-1])
     t0_rep = t0.repeat(s)
-    nodes, _ = _nodes(tau, config)
+    nodes = _nodes(tau, config)
     zs, dzs = solve_grid(func, flat, t0_rep, nodes, config)
-    out = hermite_interpolate(zs, dzs, config.grid_step, tau.repeat(s, 1), nodes)
+    if config.interpolation == "cubic":
+        out = cubic_interpolate(zs, config.grid_step, tau.repeat(s, 1), nodes)
+    else:
+        out = hermite_interpolate(zs, dzs, config.grid_step, tau.repeat(s, 1), nodes)
     if stacked:
         return out.reshape(s, b, *out.shape[1:])
     return out
