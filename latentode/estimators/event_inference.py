@@ -239,7 +239,8 @@ class EventInference:
             h = max(span, 10 * span / max(len(s.times), 1)) if h_user is None else h_user
             grids.append(float(s.times.max()) + np.linspace(0.0, h, n_grid))
         rows = []
-        post = self._posterior(seqs, grids, n_samples)  # batched over sequences
+        # batched over sequences (a latent solve runs to the union of a chunk's grid nodes)
+        post = self._posterior(seqs, grids, n_samples)
         for s, grid, (_, cum) in zip(seqs, grids, post, strict=True):
             last = float(grid[0])
             tot = cum.sum(-1)  # (K, G)

@@ -5,7 +5,7 @@ probabilities and plots. Every series draws from its own keyed random streams
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -64,16 +64,19 @@ class LatentInference:
             series = cov.attach(series, source, self.id_col_, self.time_col_, self.codec_)
         return clean, series
 
-    @torch.no_grad()
     def _samples(self, series: list[Series], n_samples: int) -> list[np.ndarray]:
         """Posterior samples of the mean function per series, ``(K, n_i, D)`` (scaled)."""
+        return list(self._iter_samples(series, n_samples))
+
+    def _iter_samples(self, series: list[Series], n_samples: int) -> Iterator[np.ndarray]:
+        """:meth:`_samples` one series at a time, solved in chunks of ``_CHUNK`` series: a
+        caller that reduces each series' draws as they come holds one chunk's at a time."""
         model = self.module_.model
-        out = []
         for chunk, eps in keyed_chunks(series, _CHUNK, self.seed, n_samples, model.latent_dim):
-            samples = model.predict_samples(self._batch(chunk), n_samples, self._on(eps))
+            with torch.no_grad():
+                samples = model.predict_samples(self._batch(chunk), n_samples, self._on(eps))
             samples = samples.double().cpu().numpy()
-            out.extend(samples[:, b, : len(s)] for b, s in enumerate(chunk))
-        return out
+            yield from (samples[:, b, : len(s)] for b, s in enumerate(chunk))
 
     def _noise_std(self, calibrated: bool = True) -> np.ndarray:
         """The observation std per target ``(D,)`` in the scaled space, times the
@@ -100,7 +103,7 @@ class LatentInference:
         point's band depends only on its series and time); ``levels`` add interval
         columns."""
         full, where = with_query_times(series, queries)
-        samples = self._samples(full, n_samples)
+        samples = self._iter_samples(full, n_samples)  # reduced chunk by chunk below
         wanted = sorted({*quantiles, *(b for lv in levels for b in level_bounds(lv))})
         std = self._noise_std()
         means, qs = [], {q: [] for q in wanted}

@@ -54,9 +54,10 @@ def _cubic_weights(v: torch.Tensor) -> tuple[torch.Tensor, ...]:
 
 def _cubic(zs, idx, rows, v):
     w = _cubic_weights(v)
-    return w[0] * zs[idx, rows] + w[1] * zs[idx + 1, rows] + (
-        w[2] * zs[idx + 2, rows] + w[3] * zs[idx + 3, rows]
-    )
+    out = zs[idx, rows] * w[0]
+    for j in (1, 2, 3):
+        out = out + zs[idx + j, rows] * w[j]
+    return out
 
 
 class _Cubic(torch.autograd.Function):
@@ -66,7 +67,11 @@ class _Cubic(torch.autograd.Function):
     def forward(ctx, zs, idx, rows, v):
         ctx.save_for_backward(idx, rows, v)
         ctx.shape = zs.shape
-        return _cubic(zs, idx, rows, v)
+        w = _cubic_weights(v)
+        out = zs[idx, rows].mul_(w[0])  # in place: two (B, N, L) tensors live at a time
+        for j in (1, 2, 3):
+            out.addcmul_(zs[idx + j, rows], w[j])
+        return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable

@@ -58,6 +58,10 @@ def masked_time_attention(
         ``out (B, H, R, D)``: for each query and feature, the softmax-weighted mean of that
         feature's observed values (0 where the feature has none), and ``seen (B, 1, 1, D)``,
         1 where the feature has at least one observation.
+
+    The weights are shifted by each query's largest score over all observed points (of any
+    feature) before ``exp``; a feature whose every point scores more than about 87 below
+    it (float32) underflows and reads as 0 for that query.
     """
     observed = mask.amax(-1) > 0  # (B, N)
     neg = torch.finfo(scores.dtype).min
