@@ -189,8 +189,8 @@ def demo_case() -> dict:
 @contextlib.contextmanager
 def recorded_interpolation():
     """The recording ran with Hermite interpolation between the solver's grid nodes (the
-    default until the cubic rule replaced it, issue 10); every ``SolverConfig`` made while
-    the cases run gets it, so that they reproduce the recorded settings."""
+    default; issue 10 added the cubic rule); every ``SolverConfig`` made while the cases
+    run gets it, so that they reproduce the recorded settings whatever the default."""
     from latentode.nn.solve import SolverConfig
 
     init = SolverConfig.__init__

@@ -102,9 +102,9 @@ def test_latent_ode_leaves_the_plateau_on_the_paper_window(tmp_path):
 
 
 def test_mtan_latent_ode_leaves_the_plateau_on_the_paper_window(tmp_path):
-    """The same run with the multi-time attention encoder (issue 10) leaves the plateau in
-    160 steps: 0.165 when written, where the ODE-RNN encoder was still at 0.294 (above the
-    threshold of 0.254) after the same 160 steps, and at 0.099 after 240."""
+    """The same run with the multi-time attention encoder (issue 10) gets to a quarter of
+    the constant predictor's MSE in 200 steps: 0.077 when written (threshold 0.127), where
+    the ODE-RNN encoder was at 0.233 after the same 200 steps."""
     from latentode.data.protocols import RandomObservation
 
     L.seed_everything(3, verbose=False)
@@ -122,7 +122,7 @@ def test_mtan_latent_ode_leaves_the_plateau_on_the_paper_window(tmp_path):
     constant = batch.values[batch.target_mask > 0].mean()
     constant_mse = float(masked_errors(batch, torch.full_like(pred, float(constant)))["mse"][0])
     print(f"\nperiodic window, mTAN encoder: {model_mse:.4f}, constant {constant_mse:.4f}")
-    assert model_mse < 0.5 * constant_mse
+    assert model_mse < 0.25 * constant_mse
 
 
-STEPS_MTAN = 160
+STEPS_MTAN = 200

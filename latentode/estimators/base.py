@@ -195,8 +195,8 @@ class LightningEstimator(BaseEstimator):
         est = cls._from_saved_params(params, source)
         check_fields(fitted, cls._fitted_schema, "fitted", source)
         check_module_sizes(fitted["module_hparams"], source)
-        # files saved before the cubic interpolation became the default were trained,
-        # and predict, with Hermite's
+        # files saved before ``SolverConfig.interpolation`` existed were trained, and
+        # predict, with Hermite's
         solver = fitted["module_hparams"].get("solver")
         if isinstance(solver, dict) and "interpolation" not in solver:
             fitted["module_hparams"]["solver"] = {**solver, "interpolation": "hermite"}

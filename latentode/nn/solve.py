@@ -86,9 +86,9 @@ class SolverConfig:
         rtol, atol: tolerances of adaptive methods.
         grid_step: spacing of the shared output grid in rescaled time units; the
             step of fixed-step methods. Interpolation error is O(grid_step^4).
-        interpolation: ``"cubic"`` (Lagrange through four nodes; states only) or
-            ``"hermite"`` (states and the field's derivatives at two nodes: one more
-            batched field evaluation at every node); :mod:`latentode.nn.interpolate`.
+        interpolation: ``"hermite"`` (states and the field's derivatives at two nodes:
+            one more batched field evaluation at every node) or ``"cubic"`` (Lagrange
+            through four nodes; states only, faster); :mod:`latentode.nn.interpolate`.
         adjoint: use ``odeint_adjoint`` (O(1) memory in the number of steps,
             a slower backward).
         options: extra torchdiffeq options (e.g. ``{"step_size": 0.01}``).
@@ -103,7 +103,7 @@ class SolverConfig:
     adjoint: bool = False
     options: dict = field(default_factory=dict)
     max_num_steps: int = 100_000
-    interpolation: str = "cubic"
+    interpolation: str = "hermite"
 
     def __post_init__(self) -> None:
         if self.method not in FIXED_STEP_METHODS + ADAPTIVE_METHODS:
