@@ -10,7 +10,6 @@ the contents of saved files.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import shutil
@@ -186,29 +185,7 @@ def demo_case() -> dict:
     return res
 
 
-@contextlib.contextmanager
-def recorded_interpolation():
-    """The recording ran with Hermite interpolation between the solver's grid nodes (the
-    default; issue 10 added the cubic rule); every ``SolverConfig`` made while the cases
-    run gets it, so that they reproduce the recorded settings whatever the default."""
-    from latentode.nn.solve import SolverConfig
-
-    init = SolverConfig.__init__
-    assert list(SolverConfig.__dataclass_fields__)[-1] == "interpolation"
-    defaults = init.__defaults__
-    init.__defaults__ = (*defaults[:-1], "hermite")
-    try:
-        yield
-    finally:
-        init.__defaults__ = defaults
-
-
 def compute(save_dir: Path | None = None) -> dict:
-    with recorded_interpolation():
-        return _compute(save_dir)
-
-
-def _compute(save_dir: Path | None) -> dict:
     torch.manual_seed(0)
     results = {
         "latent": latent_cases(save_dir),

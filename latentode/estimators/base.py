@@ -195,11 +195,6 @@ class LightningEstimator(BaseEstimator):
         est = cls._from_saved_params(params, source)
         check_fields(fitted, cls._fitted_schema, "fitted", source)
         check_module_sizes(fitted["module_hparams"], source)
-        # files saved before ``SolverConfig.interpolation`` existed were trained, and
-        # predict, with Hermite's
-        solver = fitted["module_hparams"].get("solver")
-        if isinstance(solver, dict) and "interpolation" not in solver:
-            fitted["module_hparams"]["solver"] = {**solver, "interpolation": "hermite"}
         try:
             est._restore(fitted)
         except (KeyError, TypeError, ValueError, IndexError) as err:

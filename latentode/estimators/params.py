@@ -62,17 +62,15 @@ def checked(**constraints: list) -> Callable:
 
         @functools.wraps(method)
         def wrapper(self, *args, **kwargs):
+            where = f"{type(self).__name__}.{method.__name__}"
             bound = signature.bind(self, *args, **kwargs)
             bound.apply_defaults()
             validate_parameter_constraints(
-                constraints,
-                {name: bound.arguments[name] for name in constraints},
-                caller_name=f"{type(self).__name__}.{method.__name__}",
+                constraints, {name: bound.arguments[name] for name in constraints}, where
             )
             try:
                 return method(self, *args, **kwargs)
             except SpanError as err:
-                where = f"{type(self).__name__}.{method.__name__}"
                 raise SpanError(f"{where}: {err} {explain_span(self)}") from None
 
         wrapper._parameter_constraints = constraints

@@ -28,7 +28,7 @@ class TimeEmbedding(nn.Module):
     phases; both are learned.
     """
 
-    def __init__(self, dim: int, *, generator: torch.Generator | None = None) -> None:
+    def __init__(self, dim: int) -> None:
         super().__init__()
         if dim < 2:
             raise ValueError(f"the time embedding needs dim >= 2, got {dim}.")
@@ -37,7 +37,7 @@ class TimeEmbedding(nn.Module):
         with torch.no_grad():
             freqs = torch.logspace(math.log10(0.2), math.log10(20.0), dim - 1)
             self.periodic.weight.copy_(freqs[:, None])
-            self.periodic.bias.uniform_(0.0, 2 * math.pi, generator=generator)
+            self.periodic.bias.uniform_(0.0, 2 * math.pi)
 
     def forward(self, t: torch.Tensor) -> torch.Tensor:
         t = t.unsqueeze(-1)

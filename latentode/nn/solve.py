@@ -103,6 +103,8 @@ class SolverConfig:
     adjoint: bool = False
     options: dict = field(default_factory=dict)
     max_num_steps: int = 100_000
+    #: files saved before this field existed were trained with Hermite's rule and load
+    #: with this default: change it only with a load-time rule for them
     interpolation: str = "hermite"
 
     def __post_init__(self) -> None:
