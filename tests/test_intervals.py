@@ -9,7 +9,7 @@ from scipy.stats import norm
 
 from latentode import LatentODE
 from latentode.datasets import periodic
-from latentode.estimators.bands import mixture_quantiles
+from latentode.estimators.bands import band_factor, mixture_quantiles
 
 QS = (0.05, 0.25, 0.5, 0.9)
 
@@ -28,6 +28,38 @@ def test_a_bimodal_mixture_matches_its_cdf_and_zero_noise_is_empirical():
     cdf = norm.cdf((got[:, 0, 0][:, None] - mu[:, 0, 0][None]) / 0.3).mean(1)
     np.testing.assert_allclose(cdf, QS, atol=1e-9)
     np.testing.assert_allclose(got[:, 0, 1], np.quantile(mu[:, 0, 0], QS))
+
+
+def test_band_factor_with_one_sample_is_the_normal_quantile_ratio():
+    """One posterior sample per cell: the 90% band is ``mu +- 1.645 c std``, so the factor
+    covering 90% of residuals ``r`` is the 90th percentile of ``|r| / (1.645 std)``."""
+    rng = np.random.default_rng(0)
+    r = rng.normal(0.0, 0.4, 2001)
+    got = band_factor(np.zeros((1, 2001)), np.ones(2001), r)
+    want = np.quantile(np.abs(r), 0.9) / norm.ppf(0.95)
+    assert abs(got - want) < 2e-3
+
+
+def test_band_factor_weights_count_cells_as_their_weight():
+    """Weight 0 leaves a cell out; weight 2 counts it twice; each group of cells weighted
+    by one over its size counts once, however many cells it has."""
+    rng = np.random.default_rng(1)
+    mu = rng.normal(0.0, 0.1, (5, 300))
+    std = np.ones(300)
+    y = np.concatenate([rng.normal(0.0, 0.3, 100), rng.normal(0.0, 1.5, 200)])
+    first = np.arange(300) < 100
+    alone = band_factor(mu[:, first], std[first], y[first])
+    assert band_factor(mu, std, y, weights=first.astype(float)) == alone
+    twice = np.where(first, 2.0, 1.0)
+    repeated = band_factor(
+        np.concatenate([mu, mu[:, first]], 1), np.ones(400), np.concatenate([y, y[first]])
+    )
+    assert band_factor(mu, std, y, weights=twice) == repeated
+    per_group = np.where(first, 1 / 100, 1 / 200)
+    pooled = band_factor(mu, std, y)
+    balanced = band_factor(mu, std, y, weights=per_group)
+    # the narrow group (std 0.3) weighs more once each group counts once: a smaller factor
+    assert balanced < pooled
 
 
 @pytest.fixture(scope="module")

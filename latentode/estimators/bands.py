@@ -126,22 +126,32 @@ def with_levels(
 
 
 def band_factor(
-    mu: np.ndarray, std: np.ndarray, y: np.ndarray, level: float = 0.9, steps: int = 14
+    mu: np.ndarray,
+    std: np.ndarray,
+    y: np.ndarray,
+    level: float = 0.9,
+    steps: int = 14,
+    *,
+    weights: np.ndarray | None = None,
 ) -> float:
     """The factor ``c`` on the noise std whose exact predictive bands (the central
-    ``level`` interval of :func:`mixture_quantiles` with ``c * std``) cover a share of
-    ``y`` closest to ``level``: bisection on ``[0, 3]`` (coverage grows with ``c``).
+    ``level`` interval of :func:`mixture_quantiles` with ``c * std``) cover a
+    (weighted) share of ``y`` closest to ``level``: bisection on ``[0, 3]`` (coverage
+    grows with ``c``).
 
     Args:
         mu: ``(K, h)`` posterior samples of the mean at ``h`` held-out cells.
         std: ``(h,)`` the observation std of each cell's feature.
         y: ``(h,)`` the held-out values.
+        weights: ``(h,)`` non-negative weight of each cell in the coverage (``None``:
+            every cell alike).
     """
     lo_q, hi_q = round((1 - level) / 2, 12), round((1 + level) / 2, 12)
+    w = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
 
     def coverage(c: float) -> float:
         lo, hi = mixture_quantiles(mu[:, None, :], c * std, (lo_q, hi_q))[:, 0]
-        return float(np.mean((y >= lo) & (y <= hi)))
+        return float(np.sum(w * ((y >= lo) & (y <= hi))) / np.sum(w))
 
     if coverage(3.0) <= level:
         return 3.0

@@ -322,14 +322,16 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
     def _calibrate_noise(self, val: list[Series], n_samples: int = 50) -> float:
         """The factor on the observation std that makes the 90% bands cover 90% of the
         validation series' hidden cells (scored, not shown to the encoder, under the
-        training masks); 1 without such cells (:func:`~.bands.band_factor`: the same
-        exact predictive bands as ``predict``).
+        training masks), each series counting once; 1 without such cells
+        (:func:`~.bands.band_factor`: the same exact predictive bands as ``predict``).
 
         A single learned std ends near the model's average error over all training masks,
-        which is too wide where the encoder sees much (``benchmarks/README.md``)."""
+        which is too wide where the encoder sees much (``benchmarks/README.md``). Each
+        series weighs the same: pooling cells would let the sparsest masks (a series
+        showing 10% of its rows hides 90%) set the factor for every task."""
         samples = self._samples(val, n_samples)
         std = self._noise_std(calibrated=False)
-        mus, stds, truth = [], [], []
+        mus, stds, truth, weights = [], [], [], []
         for smp, s in zip(samples, val, strict=True):
             hidden = (s.target_mask > 0) & ~(s.obs_mask > 0)
             if not hidden.any():
@@ -338,9 +340,15 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
             mus.append(smp[:, rows, cols])  # (K, h)
             stds.append(std[cols])
             truth.append(s.values[rows, cols])
+            weights.append(np.full(len(rows), 1.0 / len(rows)))
         if not mus:
             return 1.0
-        return band_factor(np.concatenate(mus, 1), np.concatenate(stds), np.concatenate(truth))
+        return band_factor(
+            np.concatenate(mus, 1),
+            np.concatenate(stds),
+            np.concatenate(truth),
+            weights=np.concatenate(weights),
+        )
 
     # ----------------------------------------------------------- persistence
     _fitted_schema = {

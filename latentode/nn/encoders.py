@@ -180,11 +180,15 @@ class ODERNNEncoder(nn.Module):
         self.head = PosteriorHead(self.state_dim, latent_dim, units, std_link)
         self.method, self.max_step, self.reverse = method, max_step, reverse
 
-    def _evolve(self, h: torch.Tensor, t_from: torch.Tensor, dt: torch.Tensor) -> torch.Tensor:
+    def _evolve(
+        self, h: torch.Tensor, t_from: torch.Tensor, dt: torch.Tensor, span: float | None = None
+    ) -> torch.Tensor:
         """Evolve the first ``hidden_dim`` coordinates (all of a GRU state, the mean of
-        a mean+std state); the rest is carried unchanged."""
+        a mean+std state); the rest is carried unchanged. ``span``: ``max|dt|`` if known."""
         moving, carried = h[:, : self.hidden_dim], h[:, self.hidden_dim :]
-        moved = evolve(self.func, moving, t_from, dt, method=self.method, max_step=self.max_step)
+        moved = evolve(
+            self.func, moving, t_from, dt, method=self.method, max_step=self.max_step, span=span
+        )
         return torch.cat([moved, carried], dim=-1) if carried.shape[1] else moved
 
     def forward(
@@ -195,10 +199,12 @@ class ODERNNEncoder(nn.Module):
         )
         b = times.shape[0]
         h = values.new_zeros(b, self.state_dim)
+        # every gap of the loop, read from the device once (not one sync per observation)
+        gaps = torch.where(valid[:, 1:], t[:, 1:] - t[:, :-1], torch.zeros_like(t[:, 1:]))
+        spans = [0.0, *gaps.detach().abs().amax(0).tolist()] if b else [0.0] * t.shape[1]
         for j in range(t.shape[1]):
-            if j > 0:
-                dt = torch.where(valid[:, j], t[:, j] - t[:, j - 1], torch.zeros_like(t[:, j]))
-                h = self._evolve(h, t[:, j - 1], dt)
+            if j > 0 and spans[j] > 0.0:
+                h = self._evolve(h, t[:, j - 1], gaps[:, j - 1], spans[j])
             upd = self.gru(torch.cat([x[:, j], m[:, j]], dim=-1), h)
             h = torch.where(valid[:, j, None], upd, h)
         if self.reverse:

@@ -30,6 +30,13 @@ class TrainingConfig:
             ``1 - kl_rate ** (epoch - kl_delay)`` (:class:`~latentode.nn.bounds.KLSchedule`).
         std_delay: epochs during which a learned observation std is held at its initial
             value (``None``: ``kl_delay``).
+        score_observed: the training bound also scores the cells the encoder reads
+            (``target_mask | obs_mask``), so it bounds the joint likelihood of the seen
+            and the hidden cells. Where a batch scores only hidden cells (the paper's
+            extrapolation protocol scores only the second half) this gives the decoder a
+            signal from the start; validation and test metrics still score
+            ``target_mask`` alone. ``False`` trains on ``target_mask`` only, as the
+            published code does.
         lr, optimizer, lr_decay, min_lr_ratio, weight_decay: the learning rate decays by
             ``lr_decay`` per step down to ``lr * min_lr_ratio``; ``optimizer`` is one of
             :data:`OPTIMIZERS`.
@@ -43,6 +50,7 @@ class TrainingConfig:
     kl_delay: int = 10
     kl_rate: float = 0.99
     std_delay: int | None = None
+    score_observed: bool = True
     lr: float = 1e-2
     optimizer: str = "adamax"
     lr_decay: float = 0.999
@@ -64,6 +72,8 @@ class TrainingConfig:
             isinstance(self.std_delay, numbers.Integral) and self.std_delay >= 0
         ):
             raise ValueError(f"std_delay must be >= 0 or None, got {self.std_delay}.")
+        if not isinstance(self.score_observed, bool):
+            raise ValueError(f"score_observed must be True or False, got {self.score_observed!r}.")
         if not 0 <= self.kl_rate < 1:
             raise ValueError(f"kl_rate must be in [0, 1), got {self.kl_rate!r}.")
         if not (math.isfinite(self.lr) and self.lr > 0):
