@@ -77,14 +77,3 @@ def test_batch_to_dtype():
     b = collate([Series(times=[0.0, 1.0], values=[[1.0], [2.0]])]).to("cpu", torch.float64)
     assert b.values.dtype == torch.float64 and b.lengths.dtype == torch.long
 
-
-def test_scoring_observed_adds_the_encoders_cells_to_the_scored_ones():
-    values = np.arange(12.0).reshape(6, 2)
-    values[1, 0] = np.nan
-    s = Series(times=np.arange(6.0), values=values)
-    batch = collate(split_extrapolation([s], 0.5))
-    both = batch.scoring_observed()
-    want = torch.maximum(batch.target_mask, batch.obs_mask)
-    assert torch.equal(both.target_mask, want)
-    assert torch.equal(both.target_mask, batch.mask)  # prefix + rest: every observed cell
-    assert torch.equal(both.obs_mask, batch.obs_mask) and torch.equal(both.values, batch.values)

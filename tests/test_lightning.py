@@ -6,7 +6,6 @@ from pathlib import Path
 
 import lightning as L
 import numpy as np
-import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
@@ -87,24 +86,3 @@ def test_recurrent_module_trains_and_tests(tmp_path):
         res = trainer.test(module, dm, verbose=False)[0]
         assert np.isfinite(res["test_loss"]) and "test_mse_interp" in res
 
-
-def test_the_training_bound_scores_what_the_encoder_reads_unless_told_not_to():
-    """``score_observed=True`` (the default) trains on ``target_mask | obs_mask``: its
-    training loss is the model's loss on that batch; ``False`` is the loss on the
-    scored cells alone. Evaluation scores ``target_mask`` either way."""
-    from latentode.data import collate, split_extrapolation
-    from latentode.training import TrainingConfig
-
-    series = subsample_observed(split_extrapolation(periodic_series(6, 20, seed=0), 0.5), 0.5)
-    batch = collate(series)
-    for flag, expected_batch in ((True, batch.scoring_observed()), (False, batch)):
-        module = LatentODEModule(1, 4, training=dict(score_observed=flag, kl_delay=0))
-        module.log = lambda *a, **k: None  # no trainer attached
-        torch.manual_seed(0)
-        got = module.training_step(batch, 0)
-        torch.manual_seed(0)
-        want = module.model(expected_batch, 3, module.kl_schedule(0), "elbo")["loss"]
-        assert torch.equal(got, want)
-    assert not torch.equal(batch.scoring_observed().target_mask, batch.target_mask)
-    with pytest.raises(ValueError, match="score_observed"):
-        TrainingConfig(score_observed="yes")

@@ -161,12 +161,6 @@ class IrregularBatch:
             out[f.name] = v
         return IrregularBatch(**out)
 
-    def scoring_observed(self) -> IrregularBatch:
-        """The batch with the cells the encoder reads scored too: ``target_mask`` becomes
-        ``target_mask | obs_mask`` (``(B, N, D)``); nothing else changes."""
-        target = torch.maximum(self.target_mask, self.obs_mask)
-        return replace(self, target_mask=target)
-
     def select(self, index: Sequence[int] | torch.Tensor) -> IrregularBatch:
         """Rows ``index`` of the batch (padding is kept)."""
         idx = torch.as_tensor(index, dtype=torch.long, device=self.times.device)

@@ -50,7 +50,6 @@ class TrainingConfig:
     kl_delay: int = 10
     kl_rate: float = 0.99
     std_delay: int | None = None
-    score_observed: bool = True
     lr: float = 1e-2
     optimizer: str = "adamax"
     lr_decay: float = 0.999
@@ -72,8 +71,6 @@ class TrainingConfig:
             isinstance(self.std_delay, numbers.Integral) and self.std_delay >= 0
         ):
             raise ValueError(f"std_delay must be >= 0 or None, got {self.std_delay}.")
-        if not isinstance(self.score_observed, bool):
-            raise ValueError(f"score_observed must be True or False, got {self.score_observed!r}.")
         if not 0 <= self.kl_rate < 1:
             raise ValueError(f"kl_rate must be in [0, 1), got {self.kl_rate!r}.")
         if not (math.isfinite(self.lr) and self.lr > 0):

@@ -29,8 +29,7 @@ class LatentODEModule(TrainingModule):
             ``std_delay`` (``None``: ``kl_delay``) holds a learned observation std at its
             initial value: learned from the start, the std grows to the error of the
             population-mean curve, the KL then outweighs the likelihood and q(z0)
-            collapses onto the prior (issue 9). ``score_observed`` (default ``True``)
-            makes the training bound score the cells the encoder reads as well.
+            collapses onto the prior (issue 9).
         time_offset, time_scale: fix the time rescaling; by default it is taken
             from the data module (``fit_time_scale`` of its training series).
         **model_kwargs: passed to :class:`~latentode.models.latent_ode.LatentODEModel`
@@ -79,8 +78,6 @@ class LatentODEModule(TrainingModule):
     def training_step(self, batch: IrregularBatch, batch_idx: int) -> torch.Tensor:
         cfg = self.training_config
         w = self.kl_schedule(self.current_epoch)
-        if cfg.score_observed:
-            batch = batch.scoring_observed()
         out = self.model(batch, cfg.n_samples, w, cfg.objective)
         b = batch.batch_size
         self.log("train_loss", out["loss"], batch_size=b, prog_bar=True)
