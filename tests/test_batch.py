@@ -76,4 +76,3 @@ def test_fit_time_scale():
 def test_batch_to_dtype():
     b = collate([Series(times=[0.0, 1.0], values=[[1.0], [2.0]])]).to("cpu", torch.float64)
     assert b.values.dtype == torch.float64 and b.lengths.dtype == torch.long
-

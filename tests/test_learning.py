@@ -109,4 +109,3 @@ def test_mtan_latent_ode_leaves_the_plateau_on_the_paper_window(tmp_path):
     model_mse, constant_mse = _paper_window_mse(tmp_path, 200, encoder="mtan")
     print(f"\nperiodic window, mTAN encoder: {model_mse:.4f}, constant {constant_mse:.4f}")
     assert model_mse < 0.25 * constant_mse
-

@@ -85,4 +85,3 @@ def test_recurrent_module_trains_and_tests(tmp_path):
         trainer.fit(module, dm)
         res = trainer.test(module, dm, verbose=False)[0]
         assert np.isfinite(res["test_loss"]) and "test_mse_interp" in res
-

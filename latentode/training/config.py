@@ -30,13 +30,6 @@ class TrainingConfig:
             ``1 - kl_rate ** (epoch - kl_delay)`` (:class:`~latentode.nn.bounds.KLSchedule`).
         std_delay: epochs during which a learned observation std is held at its initial
             value (``None``: ``kl_delay``).
-        score_observed: the training bound also scores the cells the encoder reads
-            (``target_mask | obs_mask``), so it bounds the joint likelihood of the seen
-            and the hidden cells. Where a batch scores only hidden cells (the paper's
-            extrapolation protocol scores only the second half) this gives the decoder a
-            signal from the start; validation and test metrics still score
-            ``target_mask`` alone. ``False`` trains on ``target_mask`` only, as the
-            published code does.
         lr, optimizer, lr_decay, min_lr_ratio, weight_decay: the learning rate decays by
             ``lr_decay`` per step down to ``lr * min_lr_ratio``; ``optimizer`` is one of
             :data:`OPTIMIZERS`.
