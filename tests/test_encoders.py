@@ -156,3 +156,36 @@ def test_unknown_cell_and_std_link_are_refused():
         ODERNNEncoder(1, 2, cell="lstm")
     with pytest.raises(ValueError, match="std_link"):
         ODERNNEncoder(1, 2, std_link="exp")
+
+
+def test_rnn_encoder_is_a_gru_over_reversed_points_with_scaled_gaps():
+    """Written out for one series: a GRU cell over the observed points, latest first, each
+    read with its mask and ``gap_scale`` times the gap to the point read before it; the
+    head reads the last state and the scaled gap from the first point to ``t0``. A
+    gap scale ``s`` is the same encoder on times stretched by ``s``."""
+    s = _series(7, seed=5)
+    t0 = float(s.times[0]) - 0.3
+    enc = RNNEncoder(2, 3, 8, 16, gap_scale=20.0).double()
+    batch = collate([s])
+    args = (batch.times.double(), batch.values.double(), batch.obs_mask.double())
+    mean, std = enc(*args, torch.tensor([t0], dtype=torch.float64))
+    rows = [i for i in range(len(s)) if s.mask[i].any()][::-1]
+    h = torch.zeros(1, 8, dtype=torch.float64)
+    prev = None
+    for i in rows:
+        m = torch.as_tensor(s.mask[i], dtype=torch.float64)
+        x = torch.as_tensor(s.values[i], dtype=torch.float64) * m
+        gap = 0.0 if prev is None else 20.0 * abs(s.times[i] - prev)
+        h = enc.gru(torch.cat([x, m, torch.tensor([gap], dtype=torch.float64)])[None], h)
+        prev = s.times[i]
+    last = torch.tensor([[20.0 * abs(prev - t0)]], dtype=torch.float64)
+    want_mean, want_std = enc.head(torch.cat([h, last], dim=-1))
+    torch.testing.assert_close(mean, want_mean)
+    torch.testing.assert_close(std, want_std)
+    raw = RNNEncoder(2, 3, 8, 16, gap_scale=1.0).double()
+    raw.load_state_dict(enc.state_dict())
+    stretched = raw(args[0] * 20.0, *args[1:], torch.tensor([t0 * 20.0], dtype=torch.float64))
+    torch.testing.assert_close(stretched[0], mean)
+    torch.testing.assert_close(stretched[1], std)
+    with pytest.raises(ValueError, match="gap_scale"):
+        RNNEncoder(2, 3, gap_scale=0.0)

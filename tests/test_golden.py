@@ -121,6 +121,9 @@ def _normalised(config: dict, estimator: str) -> dict:
     if legacy:
         module = LatentODEModule if estimator == "LatentODE" else EventModule
         hp["training"] = {**module.default_training.to_dict(), **legacy}
+    # the GRU encoder's gap scale (issue 9): files without it read raw gaps (1)
+    if hp.get("encoder_gap_scale") == 1.0:
+        hp.pop("encoder_gap_scale")
     # the interpolation rule (issue 10): the recording's files have none, which means Hermite
     if isinstance(hp.get("solver"), dict) and hp["solver"].get("interpolation") == "hermite":
         hp["solver"] = {k: v for k, v in hp["solver"].items() if k != "interpolation"}

@@ -202,6 +202,8 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
                 label_weight=self.label_weight,
             )
         solver = as_solver_config(self.solver)
+        if self.encoder == "rnn":  # explicit too; files saved before read raw gaps
+            extra = {**extra, "encoder_gap_scale": 20.0}
         return dict(
             **extra,
             input_dim=n_features,
@@ -389,6 +391,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         hparams = dict(state["module_hparams"])
         # files saved before the midpoint default encoded with rk4
         hparams.setdefault("encoder_method", "rk4")
+        hparams.setdefault("encoder_gap_scale", 1.0)  # and the GRU encoder read raw gaps
         self.module_ = LatentODEModule.from_hparams(hparams)
         self.noise_scale_ = float(state.get("noise_scale", 1.0))  # 1: files saved before
         if not (np.isfinite(self.noise_scale_) and self.noise_scale_ >= 0):

@@ -76,6 +76,9 @@ class LatentODEModel(TimeScaled):
             (:class:`~latentode.nn.encoders.GatedMLPCell`).
         encoder_std_link: ``"softplus"`` or ``"abs"``, the q(z0) head's std link
             (ODE-RNN encoder).
+        encoder_gap_scale: factor on the time gaps the GRU encoder (``encoder="rnn"``)
+            reads (:class:`~latentode.nn.encoders.RNNEncoder`): 20 makes the median gap
+            1; ``1`` reproduces models trained before this default.
         poisson: also model *when* each feature is observed, as an inhomogeneous Poisson
             process with rate λ_d(z(t)) per feature (the paper's PhysioNet setup); its
             log-likelihood (scored cells are the events, window = each series' first..last
@@ -124,6 +127,7 @@ class LatentODEModel(TimeScaled):
         encoder_max_step: float = 0.25,
         encoder_cell: str = "gru",
         encoder_std_link: str = "softplus",
+        encoder_gap_scale: float = 20.0,
         poisson: bool = False,
         poisson_base_rate: float | list[float] = 1.0,
         n_labels: int = 0,
@@ -148,7 +152,9 @@ class LatentODEModel(TimeScaled):
                 max_step=encoder_max_step, cell=encoder_cell, std_link=encoder_std_link,
             )  # fmt: skip
         elif encoder == "rnn":
-            self.encoder = RNNEncoder(enc_dim, latent_dim, hidden_dim, enc_units)
+            self.encoder = RNNEncoder(
+                enc_dim, latent_dim, hidden_dim, enc_units, gap_scale=encoder_gap_scale
+            )
         elif encoder == "mtan":
             self.encoder = MTANEncoder(enc_dim, latent_dim, hidden_dim, enc_units)
         else:

@@ -45,6 +45,12 @@ class ODEFunc(nn.Module):
         init_weights(self.net)
         self.nfe = 0
 
+    @property
+    def autonomous(self) -> bool:
+        """True when the field reads neither the time nor a conditioning vector, so a
+        solver may skip computing the time of each evaluation."""
+        return not (self.time_dependent or self.cond_dim)
+
     def forward(
         self, t: torch.Tensor, z: torch.Tensor, cond: torch.Tensor | None = None
     ) -> torch.Tensor:

@@ -292,24 +292,26 @@ def solve_at_times(
 
 
 def _explicit_steps(
-    field: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    field: Callable[[float, torch.Tensor], torch.Tensor],
     y: torch.Tensor,
-    s: torch.Tensor,
+    s: list[float],
     method: str,
 ) -> torch.Tensor:
     """torchdiffeq's ``euler``, ``midpoint`` or ``rk4`` (its 3/8-rule step) over the grid
-    ``s``, written out with the same arithmetic: a short solve called once per
-    observation costs more in torchdiffeq's bookkeeping (and its solution tensor's copies
-    in the backward pass) than in arithmetic."""
+    ``s`` (Python floats: the step's fractions cost no tensor operations), written out with
+    the same arithmetic: a short solve called once per observation costs more in
+    torchdiffeq's bookkeeping (and its solution tensor's copies in the backward pass) than
+    in arithmetic."""
     third, two_thirds = 1.0 / 3.0, 2.0 / 3.0
     for s0, s1 in zip(s[:-1], s[1:], strict=True):
         ds = s1 - s0
         k1 = field(s0, y)
         if method == "euler":
-            dy = ds * k1
+            dy = k1 if ds == 1.0 else ds * k1
         elif method == "midpoint":
             half = 0.5 * ds
-            dy = ds * field(s0 + half, y + k1 * half)
+            k2 = field(s0 + half, y + k1 * half)
+            dy = k2 if ds == 1.0 else ds * k2
         else:
             k2 = field(s0 + ds * third, y + ds * k1 * third)
             k3 = field(s0 + ds * two_thirds, y + ds * (k2 - k1 * third))
@@ -355,8 +357,15 @@ def evolve(
         return h
     scale = dt.unsqueeze(-1)
 
-    def field(s: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return scale * func(t_start + s * dt, y)
+    if getattr(func, "autonomous", False):  # the time of an evaluation is not needed
+
+        def field(s: float | torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            return scale * func(s, y)
+
+    else:
+
+        def field(s: float | torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            return scale * func(t_start + s * dt, y)
 
     if method in FIXED_STEP_METHODS:
         steps = max(1, math.ceil(span / max_step - 1e-9))
@@ -368,7 +377,8 @@ def evolve(
                 "units?); drop or fix it, or split the series."
             )
     if method in _WRITTEN_OUT:
-        s = torch.linspace(0.0, 1.0, steps + 1, dtype=h.dtype, device=h.device)
+        # the float32/float64 grid torchdiffeq would use, as Python floats
+        s = torch.linspace(0.0, 1.0, steps + 1, dtype=h.dtype).tolist() if steps > 1 else [0.0, 1.0]
         return _explicit_steps(field, h, s, method)
     if method in FIXED_STEP_METHODS:
         s = torch.linspace(0.0, 1.0, steps + 1, dtype=h.dtype, device=h.device)
