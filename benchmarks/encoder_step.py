@@ -28,23 +28,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from ablation_periodic import make_data
 
-from latentode.data import Series, collate, subsample_observed
+from latentode.data import collate, subsample_observed
 from latentode.nn.encoders import ODERNNEncoder, ordered_observations
 
 ROOT = Path(__file__).parent
 
 
 def periodic_batch(n: int = 50, seed: int = 3):
-    """``n`` sinusoids on 100 shared times in [0, 5] (the paper's toy), half the points seen."""
-    rng = np.random.default_rng(seed)
-    times = np.sort(np.concatenate([[0.0], rng.uniform(0.0, 5.0, 99)]))
-    series = []
-    for i in range(n):
-        f, c = rng.uniform(0.4, 0.8), rng.normal(1.0, 0.1)
-        y = np.sin(2 * np.pi * f * times) + c + 0.01 * rng.uniform(0.0, 1.0, 100)
-        series.append(Series(times=times, values=y[:, None], id=i))
-    return collate(subsample_observed(series, 0.5, seed=seed + 1))
+    """``n`` series of the reference's periodic toy (``ablation_periodic.make_data``: 100
+    times in [0, 5] shared by all), half of each series' points seen."""
+    train, _ = make_data(seed)
+    return collate(subsample_observed(train[:n], 0.5, seed=seed + 1))
 
 
 def step(net, gru, h, dt, n_steps: int, xm, valid):
