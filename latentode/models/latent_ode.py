@@ -11,7 +11,7 @@ from ..data.batch import IrregularBatch
 from ..nn.bounds import iwae, variational_objective
 from ..nn.covariates import Covariates
 from ..nn.decoders import GRUDecoder, ODEDecoder, Readout
-from ..nn.encoders import ODERNNEncoder, RNNEncoder
+from ..nn.encoders import GAP_SCALE, ODERNNEncoder, RNNEncoder
 from ..nn.intensity import AugmentedField, IntensityHead, cell_poisson_log_likelihood
 from ..nn.likelihoods import (
     BernoulliHead,
@@ -127,7 +127,7 @@ class LatentODEModel(TimeScaled):
         encoder_max_step: float = 0.25,
         encoder_cell: str = "gru",
         encoder_std_link: str = "softplus",
-        encoder_gap_scale: float = 20.0,
+        encoder_gap_scale: float = GAP_SCALE,
         poisson: bool = False,
         poisson_base_rate: float | list[float] = 1.0,
         n_labels: int = 0,

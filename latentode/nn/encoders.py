@@ -23,7 +23,12 @@ __all__ = [
     "ordered_observations",
     "CELLS",
     "STD_LINKS",
+    "GAP_SCALE",
 ]
+
+#: the GRU encoder's default factor on its time gaps: the data module rescales times so the
+#: median gap between observations is 0.05, which this makes 1
+GAP_SCALE = 20.0
 
 #: recurrent updates an encoder may use at each observation
 CELLS = ("gru", "mlp")
@@ -237,7 +242,7 @@ class RNNEncoder(nn.Module):
         units: int = 100,
         *,
         reverse: bool = True,
-        gap_scale: float = 20.0,
+        gap_scale: float = GAP_SCALE,
     ) -> None:
         super().__init__()
         if not gap_scale > 0:
