@@ -239,4 +239,5 @@ def train(
             module.load_state_dict(state["state_dict"])
             best = float(ckpt.best_model_score)
     module.eval()
+    module.to(trainer.strategy.root_device)  # Lightning's teardown leaves it on the CPU
     return TrainingResult(int(trainer.current_epoch), metrics, best, history.rows)

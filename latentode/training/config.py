@@ -33,6 +33,11 @@ class TrainingConfig:
         lr, optimizer, lr_decay, min_lr_ratio, weight_decay: the learning rate decays by
             ``lr_decay`` per step down to ``lr * min_lr_ratio``; ``optimizer`` is one of
             :data:`OPTIMIZERS`.
+        compile: run the ODE-RNN encoder's per-observation step through
+            ``torch.compile`` (:meth:`~latentode.nn.encoders.ODERNNEncoder.compile_step`):
+            fewer, fused kernels where a step is bound by launching many small ones (a
+            GPU); the first batches pay the compilation. Needs ``encoder="odernn"`` with
+            a fixed-step ``encoder_method``.
 
     Modules that are not variational (:class:`~latentode.training.RecurrentModule`) read
     only the optimisation fields. Every field is checked here, before any training step.
@@ -48,6 +53,7 @@ class TrainingConfig:
     lr_decay: float = 0.999
     min_lr_ratio: float = 0.1
     weight_decay: float = 0.0
+    compile: bool = False
 
     def __post_init__(self) -> None:
         if not (isinstance(self.n_samples, numbers.Integral) and self.n_samples >= 1):
@@ -73,6 +79,8 @@ class TrainingConfig:
                 f"lr_decay and min_lr_ratio must be in (0, 1], got {self.lr_decay!r} and "
                 f"{self.min_lr_ratio!r}."
             )
+        if not isinstance(self.compile, bool):
+            raise ValueError(f"compile must be True or False, got {self.compile!r}.")
         if not self.weight_decay >= 0:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}.")
 

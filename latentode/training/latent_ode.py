@@ -59,6 +59,14 @@ class LatentODEModule(TrainingModule):
         model_kwargs = self._setup(training, model_kwargs, time_offset, time_scale)
         cfg = self.training_config
         self.model = LatentODEModel(input_dim, latent_dim, **model_kwargs)
+        if cfg.compile:
+            if not hasattr(self.model.encoder, "compile_step"):
+                raise ValueError(
+                    "training compile=True compiles the ODE-RNN encoder's step; this model's "
+                    f"encoder is {type(self.model.encoder).__name__}: use encoder='odernn' "
+                    "or compile=False."
+                )
+            self.model.encoder.compile_step()
         self.kl_schedule = KLSchedule(cfg.kl_delay, cfg.kl_rate)
         self._label_buffer: list = []
         self._init_common()
