@@ -237,6 +237,28 @@ def predict(args) -> dict:
     return out
 
 
+def estimator_compile(args) -> dict:
+    """``LatentODE(compile=True)`` fitted and predicting on the device, against eager."""
+    train = periodic(200, 100, 5.0, irregular=True, seed=0)
+    test = periodic(1000, 100, 5.0, irregular=True, seed=1)
+    out = {}
+    for compile in (False, True):
+        model = LatentODE(
+            max_epochs=3, verbose=False, seed=0, accelerator=args.accelerator, devices=1,
+            compile=compile,
+        )  # fmt: skip
+        s = time.perf_counter()
+        model.fit(train)
+        r = {"fit_3_epochs_s": time.perf_counter() - s, "device": str(model._device())}
+        s = time.perf_counter()
+        frame = model.predict(test, n_samples=100)
+        r["predict_1000_s"] = time.perf_counter() - s
+        r["mean_pred"] = float(frame["value"].mean())
+        out["compiled" if compile else "eager"] = r
+        print(f"estimator_compile {compile}: {r}", flush=True)
+    return out
+
+
 def events(args) -> dict:
     out = {}
     train, test = spike_trains(200, 10.0, seed=0), spike_trains(200, 10.0, seed=1)
@@ -357,6 +379,7 @@ SECTIONS = {
     "toy_step": toy_step, "predict": predict, "hopper_epoch": hopper_epoch,
     "events": events, "encoder": encoder, "breakdown": breakdown,
     "toy_variants": toy_variants, "hopper_variants": hopper_variants,
+    "estimator_compile": estimator_compile,
 }  # fmt: skip
 
 

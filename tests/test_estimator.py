@@ -219,3 +219,32 @@ def test_noise_scale_is_calibrated_to_90_percent_and_saved(fitted, tmp_path):
     assert 0.0 <= model.noise_scale_ <= 3.0
     loaded = LatentODE.load(model.save(tmp_path / "m"))
     assert loaded.noise_scale_ == model.noise_scale_
+
+
+def test_compile_option_trains_through_the_compiled_step(monkeypatch):
+    """``compile=True`` trains and predicts through the compiled encoder step (here
+    captured by dynamo and run by ``aot_eager``: inductor's code generation is tested in
+    ``test_encoders``) and gives the eager fit's predictions to rounding."""
+    import functools
+
+    import torch._dynamo
+    from torch._dynamo.utils import counters
+
+    import latentode.nn.encoders as encoders
+
+    df = _frame(12, 10)
+    kw = dict(latent_dim=2, hidden_dim=4, units=8, max_epochs=2, batch_size=6, verbose=False)
+    eager = LatentODE(**kw).fit(df).predict(df, n_samples=3)
+    monkeypatch.setattr(
+        encoders.torch, "compile", functools.partial(torch.compile, backend="aot_eager")
+    )
+    torch._dynamo.reset()
+    counters.clear()
+    model = LatentODE(compile=True, **kw).fit(df)
+    assert model.module_.model.encoder.compiled
+    assert counters["stats"]["unique_graphs"] >= 2
+    compiled = model.predict(df, n_samples=3)
+    cols = [c for c in eager.columns if eager[c].dtype.kind == "f"]
+    np.testing.assert_allclose(compiled[cols], eager[cols], rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="encoder='odernn'"):
+        LatentODE(compile=True, encoder="mtan", max_epochs=1).fit(df)

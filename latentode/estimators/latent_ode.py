@@ -90,6 +90,13 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
             e.g. ``"ddp"``); see the README for many nodes.
         logger: a Lightning logger (``CSVLogger``, ``TensorBoardLogger``, ``MLFlowLogger``,
             ...) that receives the training metrics; not saved with the model.
+        compile: run the ODE-RNN encoder's per-observation step through ``torch.compile``
+            (``encoder="odernn"`` only; :meth:`~latentode.nn.encoders.ODERNNEncoder.compile_step`).
+            The first batches pay the compilation (about 20 s on a CPU); results equal
+            the eager step's to float rounding. Speed measured in ``benchmarks/README.md``
+            (a small gain on one CPU core and on an H200: the step is bound by launching
+            many small operations, which compiling one observation's step does not
+            remove). A model loaded from a file predicts eagerly.
 
     Fitted attributes: ``module_`` (the LightningModule), ``target_cols_``, ``id_col_``,
     ``time_col_``, ``codec_`` (time encoding), ``scaler_`` (``StandardScaler``),
@@ -109,6 +116,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         "poisson": ["boolean"],
         "classify": [StrOptions({"sequence", "point"}), None],
         "label_weight": [Interval(Real, 0, None, closed="left")],
+        "compile": ["boolean"],
     }
 
     def __init__(
@@ -145,6 +153,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         devices: int | str | list = "auto",
         strategy: str | Any = "auto",
         logger: Any = None,
+        compile: bool = False,
     ) -> None:
         self.latent_dim = latent_dim
         self.encoder = encoder
@@ -177,6 +186,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         self.devices = devices
         self.strategy = strategy
         self.logger = logger
+        self.compile = compile
 
     # ================================================================ fitting
     def _module_hparams(
@@ -266,6 +276,11 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
             raise ValueError("set classify='sequence' or 'point' and pass label_col= together.")
         if (static_cols or input_cols) and self.poisson:
             raise ValueError("covariates (static_cols, input_cols) do not work with poisson=True.")
+        if self.compile and self.encoder != "odernn":
+            raise ValueError(
+                f"compile=True compiles the ODE-RNN encoder's step; encoder={self.encoder!r} "
+                "has none: use encoder='odernn' or compile=False."
+            )
         clean, targets, codec, scaler, covariates, series = training_series(
             df, id_col, time_col, target_cols, label_col, static_cols, input_cols, self.duplicates
         )
@@ -300,6 +315,8 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         )
         with self._seeded():
             module = LatentODEModule(**hparams)
+            if self.compile:
+                module.model.encoder.compile_step()
             module.model.set_value_scale(0.0, 1.0)  # values are standardized by ``scaler_``
             trained = self._train(module, dm, bool(val), checkpoint_dir)
         self._commit(
