@@ -221,7 +221,7 @@ def test_noise_scale_is_calibrated_to_90_percent_and_saved(fitted, tmp_path):
     assert loaded.noise_scale_ == model.noise_scale_
 
 
-def test_compile_option_trains_through_the_compiled_step(monkeypatch):
+def test_compile_option_trains_through_the_compiled_step(monkeypatch, tmp_path):
     """``compile=True`` trains and predicts through the compiled encoder step (here
     captured by dynamo and run by ``aot_eager``: inductor's code generation is tested in
     ``test_encoders``) and gives the eager fit's predictions to rounding."""
@@ -246,5 +246,7 @@ def test_compile_option_trains_through_the_compiled_step(monkeypatch):
     compiled = model.predict(df, n_samples=3)
     cols = [c for c in eager.columns if eager[c].dtype.kind == "f"]
     np.testing.assert_allclose(compiled[cols], eager[cols], rtol=1e-4, atol=1e-5)
+    loaded = LatentODE.load(model.save(tmp_path / "m"))  # not saved: predicts eagerly
+    assert loaded.get_params()["compile"] is False and not loaded.module_.model.encoder.compiled
     with pytest.raises(ValueError, match="encoder='odernn'"):
         LatentODE(compile=True, encoder="mtan", max_epochs=1).fit(df)

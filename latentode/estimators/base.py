@@ -124,8 +124,9 @@ class LightningEstimator(BaseEstimator):
     def _saveable_params(self) -> dict:
         """The parameters as saved: runtime objects (a ``logger``, a ``strategy`` object,
         ``trainer_kwargs`` values such as callbacks) cannot be written as JSON and are
-        left out, with a warning naming them."""
+        left out, with a warning naming them; ``compile`` is left out silently."""
         params = self.get_params(deep=False)
+        params.pop("compile", None)  # how this process runs, not part of the model
         dropped = []
         if params.get("logger") is not None:
             params["logger"], _ = None, dropped.append("logger")

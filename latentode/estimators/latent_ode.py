@@ -91,12 +91,8 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         logger: a Lightning logger (``CSVLogger``, ``TensorBoardLogger``, ``MLFlowLogger``,
             ...) that receives the training metrics; not saved with the model.
         compile: run the ODE-RNN encoder's per-observation step through ``torch.compile``
-            (``encoder="odernn"`` only; :meth:`~latentode.nn.encoders.ODERNNEncoder.compile_step`).
-            The first batches pay the compilation (about 20 s on a CPU); results equal
-            the eager step's to float rounding. Speed measured in ``benchmarks/README.md``
-            (a small gain on one CPU core and on an H200: the step is bound by launching
-            many small operations, which compiling one observation's step does not
-            remove). A model loaded from a file predicts eagerly.
+            (``encoder="odernn"`` only; off: no faster on one CPU core or an H200 in
+            ``benchmarks/README.md``). Not saved: a loaded model predicts eagerly.
 
     Fitted attributes: ``module_`` (the LightningModule), ``target_cols_``, ``id_col_``,
     ``time_col_``, ``codec_`` (time encoding), ``scaler_`` (``StandardScaler``),
@@ -277,10 +273,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         if (static_cols or input_cols) and self.poisson:
             raise ValueError("covariates (static_cols, input_cols) do not work with poisson=True.")
         if self.compile and self.encoder != "odernn":
-            raise ValueError(
-                f"compile=True compiles the ODE-RNN encoder's step; encoder={self.encoder!r} "
-                "has none: use encoder='odernn' or compile=False."
-            )
+            raise ValueError(f"compile=True needs encoder='odernn', not {self.encoder!r}.")
         clean, targets, codec, scaler, covariates, series = training_series(
             df, id_col, time_col, target_cols, label_col, static_cols, input_cols, self.duplicates
         )
