@@ -17,8 +17,7 @@ from torch import nn
 
 from .mlp import init_weights, mlp
 from .odefunc import ODEFunc
-from .solve import _WRITTEN_OUT as _STEPPED
-from .solve import evolve
+from .solve import WRITTEN_OUT_METHODS, evolve
 
 __all__ = [
     "ODERNNEncoder",
@@ -208,9 +207,9 @@ class ODERNNEncoder(nn.Module):
         if not enable:
             self._compiled = None
             return self
-        if self.method not in _STEPPED:
+        if self.method not in WRITTEN_OUT_METHODS:
             raise ValueError(
-                f"compile_step needs a fixed-step method {_STEPPED}, got {self.method!r}."
+                f"compile_step needs a method of {WRITTEN_OUT_METHODS}, got {self.method!r}."
             )
         self._compiled = (
             torch.compile(self._substep, dynamic=True, **options),

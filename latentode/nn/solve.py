@@ -40,6 +40,7 @@ from .interpolate import (
 )
 
 __all__ = [
+    "WRITTEN_OUT_METHODS",
     "SolverConfig",
     "FIXED_STEP_METHODS",
     "ADAPTIVE_METHODS",
@@ -321,7 +322,8 @@ def _explicit_steps(
     return y
 
 
-_WRITTEN_OUT = ("euler", "midpoint", "rk4")
+#: fixed-step methods :func:`evolve` writes out (no torchdiffeq call per short solve)
+WRITTEN_OUT_METHODS = ("euler", "midpoint", "rk4")
 
 
 def evolve(
@@ -376,7 +378,7 @@ def evolve(
                 "times are far apart for the data's time scale (a stray time, or mixed "
                 "units?); drop or fix it, or split the series."
             )
-    if method in _WRITTEN_OUT:
+    if method in WRITTEN_OUT_METHODS:
         # the float32/float64 grid torchdiffeq would use, as Python floats
         s = torch.linspace(0.0, 1.0, steps + 1, dtype=h.dtype).tolist() if steps > 1 else [0.0, 1.0]
         return _explicit_steps(field, h, s, method)

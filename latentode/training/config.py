@@ -34,10 +34,10 @@ class TrainingConfig:
             ``lr_decay`` per step down to ``lr * min_lr_ratio``; ``optimizer`` is one of
             :data:`OPTIMIZERS`.
         compile: run the ODE-RNN encoder's per-observation step through
-            ``torch.compile`` (:meth:`~latentode.nn.encoders.ODERNNEncoder.compile_step`):
-            fewer, fused kernels where a step is bound by launching many small ones (a
-            GPU); the first batches pay the compilation. Needs ``encoder="odernn"`` with
-            a fixed-step ``encoder_method``.
+            ``torch.compile`` (:meth:`~latentode.nn.encoders.ODERNNEncoder.compile_step`;
+            needs ``encoder="odernn"`` with a fixed-step ``encoder_method``). Fewer, fused
+            kernels per observation, but a step was no faster on one CPU core or an H200
+            (``benchmarks/README.md``), and the first batches pay the compilation.
 
     Modules that are not variational (:class:`~latentode.training.RecurrentModule`) read
     only the optimisation fields. Every field is checked here, before any training step.
