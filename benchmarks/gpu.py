@@ -23,8 +23,16 @@ fails records its error and the next one runs):
 * ``events``: ``EventIntensity`` (``dynamics="latent"`` and ``"jump"``) fitted on the
   device (3 epochs, 200 spike trains), then ``predict_next`` and ``sample`` batched over
   200 sequences.
+* ``breakdown``: one batch's forward and backward through the encoder, the decoder's
+  solve and the whole bound, apart.
+* ``toy_variants``: the toy step with one change each: ``encoder="mtan"``, an ``rk4``
+  decoder, batches of 500, the encoder step as CUDA graphs (``mode="reduce-overhead"``).
+* ``hopper_variants``: the hopper epoch with ``encoder="mtan"``, and with batches of 500.
+* ``estimator_compile``: ``LatentODE(compile=True)`` fitted and predicting on the device,
+  next to the eager estimator.
 
     python benchmarks/gpu.py --out /tmp/gpu.json                     # on the GPU machine
+    python benchmarks/gpu.py --sections toy_step,predict --n-series 2000
     python benchmarks/gpu.py --device cpu --small --out /tmp/gpu.json # checks the script
 
 Prints a table at the end and writes JSON (default ``benchmarks/results/gpu.json``).
