@@ -140,8 +140,6 @@ def encoder(args) -> dict:
     module, train, _ = toy_setting(200, False)
     enc = module.model.encoder.to(args.dev)
     batch = collate(train[:50]).to(args.dev)
-    t = module.model.timescale.to(args.dev) if hasattr(module.model, "timescale") else None
-    del t
 
     def run():
         mean, std = enc(batch.times, batch.values, batch.obs_mask, batch.t0)
