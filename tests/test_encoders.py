@@ -234,6 +234,23 @@ def test_compiled_step_matches_the_eager_encoder(method, cell):
     assert not enc.compiled
 
 
+def test_a_copy_of_a_compiled_encoder_runs_its_own_weights():
+    import copy
+
+    torch.manual_seed(0)
+    enc = ODERNNEncoder(2, 3, 4, 8, 1, method="midpoint", max_step=0.3).double()
+    batch = collate([_series(n, seed=i) for i, n in enumerate([5, 3])])
+    enc.compile_step(backend="aot_eager")
+    before = _encode(enc, batch)[0]
+    twin = copy.deepcopy(enc)
+    with torch.no_grad():
+        for p in twin.parameters():
+            p.mul_(2.0)
+    assert twin.compiled
+    torch.testing.assert_close(_encode(twin, batch)[0], _encode(twin.compile_step(False), batch)[0])
+    torch.testing.assert_close(_encode(enc, batch)[0], before)
+
+
 def test_compiled_step_with_inductor_matches_eager():
     """The default backend (inductor's fused kernels) to float32 rounding."""
     torch.manual_seed(0)

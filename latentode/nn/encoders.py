@@ -187,7 +187,9 @@ class ODERNNEncoder(nn.Module):
         self.gru, self.state_dim = _make_cell(cell, 2 * input_dim, hidden_dim, units)
         self.head = PosteriorHead(self.state_dim, latent_dim, units, std_link)
         self.method, self.max_step, self.reverse = method, max_step, reverse
-        self._compiled: Any = None
+        #: ``torch.compile`` options while :meth:`compile_step` is on (else ``None``)
+        self._compile_options: dict | None = None
+        self._compiled: Any = None  # (id of the encoder they call, substep, step)
 
     def compile_step(self, enable: bool = True, **options: Any) -> ODERNNEncoder:
         """Run each observation's step through ``torch.compile(dynamic=True, **options)``:
@@ -204,23 +206,36 @@ class ODERNNEncoder(nn.Module):
         (``euler``, ``midpoint``, ``rk4``) compile; ``enable=False`` goes back to the
         eager step. Not saved with the model. Returns ``self``.
         """
+        self._compiled = None
         if not enable:
-            self._compiled = None
+            self._compile_options = None
             return self
         if self.method not in WRITTEN_OUT_METHODS:
             raise ValueError(
                 f"compile_step needs a method of {WRITTEN_OUT_METHODS}, got {self.method!r}."
             )
-        self._compiled = (
-            torch.compile(self._substep, dynamic=True, **options),
-            torch.compile(self._step, dynamic=True, **options),
-        )
+        self._compile_options = dict(options)
         return self
 
     @property
     def compiled(self) -> bool:
         """Whether :meth:`compile_step` is on."""
-        return self._compiled is not None
+        return self._compile_options is not None
+
+    def _compiled_functions(self) -> tuple[Any, Any]:
+        """The compiled step functions of this encoder, made on first use: a copy
+        (``copy.deepcopy``, unpickling) makes its own instead of calling the original's."""
+        if self._compiled is None or self._compiled[0] != id(self):
+            opts = self._compile_options or {}
+            self._compiled = (
+                id(self),
+                torch.compile(self._substep, dynamic=True, **opts),
+                torch.compile(self._step, dynamic=True, **opts),
+            )
+        return self._compiled[1], self._compiled[2]
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_compiled": None}  # compiled functions do not pickle
 
     def _substep(self, moving: torch.Tensor, ds: torch.Tensor) -> torch.Tensor:
         """One step of ``self.method`` of ``dh/dt = func(h)`` of length ``ds (B, 1)``
@@ -253,7 +268,7 @@ class ODERNNEncoder(nn.Module):
         valid: torch.Tensor,
     ) -> torch.Tensor:  # fmt: skip
         """Cross each row's ``gap (B,)`` in equal fixed steps, then read the observation."""
-        substep, step = self._compiled
+        substep, step = self._compiled_functions()
         n = self._n_steps(span)
         ds = (gap / n).unsqueeze(-1)
         if n > 1 and self.state_dim == self.hidden_dim:
@@ -294,7 +309,7 @@ class ODERNNEncoder(nn.Module):
         spans = [0.0, *gaps.detach().abs().amax(0).tolist()] if b else [0.0] * t.shape[1]
         for j in range(t.shape[1]):
             xm = torch.cat([x[:, j], m[:, j]], dim=-1)
-            if self._compiled is not None and j > 0 and spans[j] > 0.0:
+            if self._compile_options is not None and j > 0 and spans[j] > 0.0:
                 # fresh inputs: a column view's storage offset would be specialised on
                 gap, ok = gaps[:, j - 1].clone(), valid[:, j].clone()
                 h = self._compiled_observe(h, gap, spans[j], xm, ok)
