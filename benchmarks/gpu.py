@@ -70,6 +70,20 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
+def device_median(fn, device: torch.device, repeats: int) -> float:
+    """Median device-synchronised seconds of ``fn()`` over ``repeats`` calls after one
+    warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        sync(device)
+        s = time.perf_counter()
+        fn()
+        sync(device)
+        times.append(time.perf_counter() - s)
+    return float(np.median(times))
+
+
 class StepTimer(L.Callback):
     """Device-synchronised seconds of each training step (forward, backward, optimiser);
     stops the fit after ``budget`` seconds of steps."""
@@ -146,16 +160,8 @@ def encoder(args) -> dict:
         (mean.square().sum() + std.sum()).backward()
         return mean.detach()
 
-    def median(repeats: int = 20) -> float:
-        run()
-        times = []
-        for _ in range(repeats):
-            sync(args.dev)
-            s = time.perf_counter()
-            run()
-            sync(args.dev)
-            times.append(time.perf_counter() - s)
-        return float(np.median(times))
+    def median() -> float:
+        return device_median(run, args.dev, 20)
 
     want = run()
     out = {"eager_s": median()}
@@ -195,27 +201,32 @@ def hopper_series(path: str, n: int, seed: int = 0) -> list[Series]:
     return subsample_observed(out, 0.5, seed=seed + 1)
 
 
-def hopper_epoch(args) -> dict:
-    series = hopper_series(args.hopper, args.hopper_series)
+def hopper_run(args, series, encoder: str, batch_size: int, compile: bool) -> dict:
+    """One epoch (or ``--epoch-budget`` seconds of it) at the paper's MuJoCo size."""
     offset, scale = fit_time_scale(series)
     v_off, v_scale = fit_value_scale(series)
+    torch.manual_seed(0)
+    module = LatentODEModule(
+        14, 15, encoder=encoder, hidden_dim=30, units=300, depth=3, enc_units=300,
+        enc_depth=3, time_offset=offset, time_scale=scale,
+        training=dict(lr=1e-2, kl_delay=5, kl_rate=0.95, compile=compile),
+    )  # fmt: skip
+    module.model.set_value_scale(v_off, v_scale)
+    dm = IrregularDataModule(series, batch_size=batch_size, seed=0)
+    n_batches = -(-len(series) // batch_size)
+    r = fit_steps(args, module, dm, n_batches, budget=args.epoch_budget)
+    r["epoch_s_estimate"] = r["median_step_s"] * n_batches + (
+        r["first_step_s"] - r["median_step_s"]
+    )
+    return r
+
+
+def hopper_epoch(args) -> dict:
+    series = hopper_series(args.hopper, args.hopper_series)
     out = {"n_series": len(series), "batch_size": 50}
     for name, compile in (("eager", False), ("compiled", True)):
-        torch.manual_seed(0)
-        module = LatentODEModule(
-            14, 15, encoder="odernn", hidden_dim=30, units=300, depth=3, enc_units=300,
-            enc_depth=3, time_offset=offset, time_scale=scale,
-            training=dict(lr=1e-2, kl_delay=5, kl_rate=0.95, compile=compile),
-        )  # fmt: skip
-        module.model.set_value_scale(v_off, v_scale)
-        dm = IrregularDataModule(series, batch_size=50, seed=0)
-        n_batches = -(-len(series) // 50)
-        r = fit_steps(args, module, dm, n_batches, budget=args.epoch_budget)
-        r["epoch_s_estimate"] = r["median_step_s"] * n_batches + (
-            r["first_step_s"] - r["median_step_s"]
-        )
-        out[name] = r
-        print(f"hopper_epoch {name}: {r}", flush=True)
+        out[name] = hopper_run(args, series, "odernn", 50, compile)
+        print(f"hopper_epoch {name}: {out[name]}", flush=True)
     return out
 
 
@@ -298,16 +309,8 @@ def breakdown(args) -> dict:
     model = module.model.to(args.dev)
     batch = collate(train[:50]).to(args.dev)
 
-    def timed(fn, repeats: int = 10) -> float:
-        fn()
-        times = []
-        for _ in range(repeats):
-            sync(args.dev)
-            s = time.perf_counter()
-            fn()
-            sync(args.dev)
-            times.append(time.perf_counter() - s)
-        return float(np.median(times))
+    def timed(fn) -> float:
+        return device_median(fn, args.dev, 10)
 
     def enc():
         mean, std = model.encode(batch)
@@ -359,25 +362,10 @@ def toy_variants(args) -> dict:
 def hopper_variants(args) -> dict:
     """The hopper epoch with the mTAN encoder, and with batches of 500."""
     series = hopper_series(args.hopper, args.hopper_series)
-    offset, scale = fit_time_scale(series)
-    v_off, v_scale = fit_value_scale(series)
     out = {}
     for name, encoder, bs in (("mtan_b50", "mtan", 50), ("odernn_b500", "odernn", 500)):
-        torch.manual_seed(0)
-        module = LatentODEModule(
-            14, 15, encoder=encoder, hidden_dim=30, units=300, depth=3, enc_units=300,
-            enc_depth=3, time_offset=offset, time_scale=scale,
-            training=dict(lr=1e-2, kl_delay=5, kl_rate=0.95),
-        )  # fmt: skip
-        module.model.set_value_scale(v_off, v_scale)
-        dm = IrregularDataModule(series, batch_size=bs, seed=0)
-        n_batches = -(-len(series) // bs)
-        r = fit_steps(args, module, dm, n_batches, budget=args.epoch_budget)
-        r["epoch_s_estimate"] = r["median_step_s"] * n_batches + (
-            r["first_step_s"] - r["median_step_s"]
-        )
-        out[name] = r
-        print(f"hopper_variants {name}: {r}", flush=True)
+        out[name] = hopper_run(args, series, encoder, bs, False)
+        print(f"hopper_variants {name}: {out[name]}", flush=True)
     return out
 
 
