@@ -85,3 +85,33 @@ def test_recurrent_module_trains_and_tests(tmp_path):
         trainer.fit(module, dm)
         res = trainer.test(module, dm, verbose=False)[0]
         assert np.isfinite(res["test_loss"]) and "test_mse_interp" in res
+
+
+def test_checkpoints_keep_their_interpolation_rule(tmp_path):
+    """A checkpoint names the interpolation rule its module trained with; one saved before
+    the cubic default (no such key, no rule in its ``solver``) trained with Hermite's, and
+    so do saved module hyperparameters whose ``solver`` dict has no rule (issue 10)."""
+    from latentode.training.base import INTERPOLATION_KEY
+
+    L.seed_everything(0)
+    module = LatentODEModule(1, 3, units=16, enc_units=16, hidden_dim=8)
+    trainer = _trainer(tmp_path, max_steps=1, enable_checkpointing=False)
+    trainer.fit(module, _dm())
+    path = tmp_path / "now.ckpt"
+    trainer.save_checkpoint(path)
+    ckpt = torch.load(path, weights_only=True)
+    assert ckpt[INTERPOLATION_KEY] == "cubic"
+    loaded = LatentODEModule.load_from_checkpoint(str(path), weights_only=True)
+    assert loaded.model.decoder.solver.interpolation == "cubic"
+    del ckpt[INTERPOLATION_KEY]  # as written before the default changed
+    old = tmp_path / "old.ckpt"
+    torch.save(ckpt, old)
+    loaded = LatentODEModule.load_from_checkpoint(str(old), weights_only=True)
+    assert loaded.model.decoder.solver.interpolation == "hermite"
+    named = LatentODEModule(1, 3, units=16, hidden_dim=8, solver={"interpolation": "cubic"})
+    named.on_load_checkpoint({})  # the rule was named: kept
+    assert named.model.decoder.solver.interpolation == "cubic"
+    saved = {"input_dim": 1, "latent_dim": 3, "solver": {"method": "dopri5"}}
+    assert LatentODEModule.from_hparams(saved).model.decoder.solver.interpolation == "hermite"
+    saved["solver"]["interpolation"] = "cubic"
+    assert LatentODEModule.from_hparams(saved).model.decoder.solver.interpolation == "cubic"

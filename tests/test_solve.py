@@ -323,3 +323,71 @@ def test_methods_come_from_torchdiffeqs_registry():
             SolverConfig(method, rtol=1e-7, atol=1e-9, grid_step=0.01),
         )
         assert torch.allclose(out, exact, atol=1e-3), method
+
+
+def _graph_nodes(tensor: torch.Tensor) -> list[str]:
+    seen, stack, names = set(), [tensor.grad_fn], []
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        names.append(type(node).__name__)
+        stack += [nxt for nxt, _ in node.next_functions]
+    return names
+
+
+@pytest.mark.parametrize(
+    "method, options",
+    [
+        ("dopri5", None),
+        ("bosh3", None),
+        ("rk4", {"step_size": 0.07}),
+        ("euler", None),
+        ("midpoint", {"step_size": 0.3, "interp": "cubic"}),
+        ("implicit_adams", {"step_size": 0.1}),
+    ],
+)
+def test_stacked_solution_equals_torchdiffeq_without_in_place_copies(method, options):
+    """``odeint_stacked`` runs torchdiffeq's own solver objects: the same values bit for
+    bit, the same gradients up to summation order, and a graph with no in-place writes
+    into the solution (whose backward pass copies the whole gradient once per output)."""
+    from torchdiffeq import odeint
+
+    from latentode.nn.integrate import odeint_stacked
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Tanh(), torch.nn.Linear(16, 3))
+
+    def f(t, y):
+        return net(y) * (1 + 0.1 * t)
+
+    y0 = torch.randn(5, 3, requires_grad=True)
+    t = torch.linspace(0, 2, 11)
+    kw = dict(method=method, rtol=1e-3, atol=1e-4, options=options)
+    want, got = odeint(f, y0, t, **kw), odeint_stacked(f, y0, t, **kw)
+    assert torch.equal(got, want)
+    assert "CopySlices" in _graph_nodes(want)  # what the stacking avoids
+    assert "CopySlices" not in _graph_nodes(got)
+    params = [y0, *net.parameters()]
+    g_want = torch.autograd.grad((want**2).sum(), params)
+    g_got = torch.autograd.grad((got**2).sum(), params)
+    for a, b in zip(g_got, g_want, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_cubic_is_the_default_and_old_pickles_read_hermite():
+    """Cubic interpolation is the default (issue 10); a ``SolverConfig`` pickled before the
+    field existed (its state has no ``interpolation``) was trained with Hermite's rule."""
+    import pickle
+
+    from latentode.nn.solve import DEFAULT_INTERPOLATION
+
+    assert SolverConfig().interpolation == DEFAULT_INTERPOLATION == "cubic"
+    config = SolverConfig(method="rk4")
+    old_state = {k: v for k, v in vars(config).items() if k != "interpolation"}
+    old = SolverConfig.__new__(SolverConfig)
+    old.__setstate__(old_state)
+    assert old.interpolation == "hermite" and old.method == "rk4"
+    for rule in ("cubic", "hermite"):
+        assert pickle.loads(pickle.dumps(SolverConfig(interpolation=rule))).interpolation == rule

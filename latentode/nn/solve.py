@@ -31,6 +31,7 @@ from torchdiffeq import odeint, odeint_adjoint
 from torchdiffeq._impl.odeint import SOLVERS as _TORCHDIFFEQ_SOLVERS
 from torchdiffeq._impl.solvers import FixedGridODESolver
 
+from .integrate import odeint_stacked
 from .interpolate import (
     INTERPOLATIONS,
     cubic_interpolate,
@@ -52,6 +53,8 @@ __all__ = [
     "SpanError",
     "MAX_GRID_NODES",
     "MAX_EVOLVE_STEPS",
+    "DEFAULT_INTERPOLATION",
+    "LEGACY_INTERPOLATION",
 ]
 
 #: most nodes a fixed-step solve may allocate (``span / grid_step``)
@@ -77,6 +80,16 @@ FIXED_STEP_METHODS = tuple(
 ADAPTIVE_METHODS = tuple(name for name in _TORCHDIFFEQ_SOLVERS if name not in FIXED_STEP_METHODS)
 
 
+#: the interpolation rule of a :class:`SolverConfig` that names none: ``"cubic"`` since
+#: 2026-12-04 (issue 10: a training step 1.4x faster at the reference's settings, and
+#: learning curves as good over three seeds; ``benchmarks/README.md``)
+DEFAULT_INTERPOLATION = "cubic"
+#: the rule of files saved before the default changed (they name none): estimator files
+#: and Lightning checkpoints load with it (``estimators.persistence``,
+#: ``training.base.TrainingModule.on_load_checkpoint``)
+LEGACY_INTERPOLATION = "hermite"
+
+
 @dataclass
 class SolverConfig:
     """How trajectories are solved.
@@ -87,9 +100,10 @@ class SolverConfig:
         rtol, atol: tolerances of adaptive methods.
         grid_step: spacing of the shared output grid in rescaled time units; the
             step of fixed-step methods. Interpolation error is O(grid_step^4).
-        interpolation: ``"hermite"`` (states and the field's derivatives at two nodes:
-            one more batched field evaluation at every node) or ``"cubic"`` (Lagrange
-            through four nodes; states only, faster); :mod:`latentode.nn.interpolate`.
+        interpolation: ``"cubic"`` (the default, :data:`DEFAULT_INTERPOLATION`: Lagrange
+            through four nodes; states only) or ``"hermite"`` (states and the field's
+            derivatives at two nodes: one more batched field evaluation at every node,
+            about 1.4x slower a training step); :mod:`latentode.nn.interpolate`.
         adjoint: use ``odeint_adjoint`` (O(1) memory in the number of steps,
             a slower backward).
         options: extra torchdiffeq options (e.g. ``{"step_size": 0.01}``).
@@ -104,9 +118,11 @@ class SolverConfig:
     adjoint: bool = False
     options: dict = field(default_factory=dict)
     max_num_steps: int = 100_000
-    #: files saved before this field existed were trained with Hermite's rule and load
-    #: with this default: change it only with a load-time rule for them
-    interpolation: str = "hermite"
+    interpolation: str = field(default_factory=lambda: DEFAULT_INTERPOLATION)
+
+    def __setstate__(self, state: dict) -> None:
+        # pickles made before the field existed were trained with Hermite's rule
+        self.__dict__.update({"interpolation": LEGACY_INTERPOLATION, **state})
 
     def __post_init__(self) -> None:
         if self.method not in FIXED_STEP_METHODS + ADAPTIVE_METHODS:
@@ -151,7 +167,7 @@ def _odeint(
         if config.adjoint:
             params = tuple(p for p in func.parameters() if p.requires_grad)
             return odeint_adjoint(func, z0, t, adjoint_params=params, **kwargs)
-        return odeint(func, z0, t, **kwargs)
+        return odeint_stacked(func, z0, t, **kwargs)
     except AssertionError as err:  # torchdiffeq signals its failures this way
         if "max_num_steps" not in str(err):
             finite = bool(torch.isfinite(z0).all()) and all(

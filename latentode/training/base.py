@@ -3,6 +3,7 @@ and value scales from the data module, the optimiser and its schedule, error log
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from typing import Any
 
@@ -10,12 +11,21 @@ import lightning as L
 import torch
 
 from ..data.batch import IrregularBatch
+from ..nn.solve import LEGACY_INTERPOLATION, SolverConfig
 from .config import OPTIMIZERS, TrainingConfig
 
 __all__ = ["TrainingModule", "masked_errors"]
 
 #: keyword names of models that were renamed; checkpoints saved before still load
 RENAMED_MODEL_KWARGS = {"enc_hidden": "hidden_dim"}
+#: checkpoint key naming the interpolation rule the module trained with (none before
+#: the default became cubic: those checkpoints trained with Hermite's rule)
+INTERPOLATION_KEY = "latentode_interpolation"
+
+
+def _names_no_interpolation(solver: Any) -> bool:
+    """A saved ``solver`` hyperparameter that leaves the rule to the default."""
+    return solver is None or (isinstance(solver, dict) and "interpolation" not in solver)
 
 
 def masked_errors(batch: IrregularBatch, pred: torch.Tensor) -> dict[str, tuple[torch.Tensor, int]]:
@@ -96,6 +106,9 @@ class TrainingModule(L.LightningModule):
         """A module from its saved ``hparams`` (current, or flat ones saved before
         :class:`TrainingConfig` existed, converted without a warning)."""
         kwargs = model_kwargs_of(dict(hparams))
+        if isinstance(kwargs.get("solver"), dict) and _names_no_interpolation(kwargs["solver"]):
+            # saved before the rule was a field: trained with Hermite's
+            kwargs["solver"] = {**kwargs["solver"], "interpolation": LEGACY_INTERPOLATION}
         legacy = TrainingConfig.pop_legacy(kwargs)
         training = {**legacy, **(kwargs.pop("training", None) or {})}
         return cls(training=training, **kwargs)
@@ -120,6 +133,25 @@ class TrainingModule(L.LightningModule):
         scaler = getattr(self.model, "value_scaler", None)
         if scaler is not None and not bool(scaler.fitted) and hasattr(dm, "value_scale"):
             self.model.set_value_scale(dm.value_offset, dm.value_scale)
+
+    def _with_solver(self) -> list[torch.nn.Module]:
+        """The submodules that hold a :class:`SolverConfig` as ``solver``."""
+        return [m for m in self.modules() if isinstance(getattr(m, "solver", None), SolverConfig)]
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        rules = {m.solver.interpolation for m in self._with_solver()}
+        if len(rules) == 1:
+            checkpoint[INTERPOLATION_KEY] = rules.pop()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """Checkpoints saved before the cubic default (they lack ``INTERPOLATION_KEY``)
+        trained with Hermite's rule, unless their ``solver`` named one."""
+        rule = checkpoint.get(INTERPOLATION_KEY)
+        if rule is None and _names_no_interpolation(self.hparams.get("solver")):
+            rule = LEGACY_INTERPOLATION
+        if rule is not None:
+            for m in self._with_solver():
+                m.solver = dataclasses.replace(m.solver, interpolation=rule)
 
     def configure_optimizers(self) -> Any:
         cfg = self.training_config
