@@ -14,7 +14,10 @@ backward (all of it, by autograd), optimiser step, and the whole step through a 
 ``Trainer`` (whose extra is Lightning's own overhead and the data loading). Also the FLOPs
 of the forward pass (``torch.utils.flop_counter``; the backward is about twice that) and
 their ratio to this CPU's measured float32 matrix-multiply throughput at the step's own
-matrix sizes: the time the arithmetic alone would take.
+matrix sizes: the time the arithmetic alone would take. And the number of calls of the
+decoder's and encoder's ODE functions in one forward pass, with the time the same number
+of chained calls takes forward and backward in a bare loop (no solver, interpolation,
+recurrent cell or bound): a floor under any step that evaluates its fields that often.
 
     python benchmarks/step_breakdown.py            # ~3 minutes
     python benchmarks/step_breakdown.py --repeats 20
@@ -106,6 +109,46 @@ def matmul_gflops(m: int, k: int, n: int, repeats: int = 200) -> float:
     return 2 * m * k * n * repeats / (time.perf_counter() - started) / 1e9
 
 
+def count_field_calls(model, fn) -> dict[str, tuple[int, int]]:
+    """Calls and largest row count of the decoder's and encoder's ODE functions during
+    ``fn()``."""
+    counts: dict[str, list[int]] = {}
+    hooks = []
+    for key, owner in (("decoder", model.decoder), ("encoder", model.encoder)):
+        func = getattr(owner, "func", None)
+        if func is None:
+            continue
+        counts[key] = [0, 0]
+
+        def hook(mod, args, out, key=key):
+            counts[key][0] += 1
+            counts[key][1] = max(counts[key][1], out.reshape(-1, out.shape[-1]).shape[0])
+
+        hooks.append(func.register_forward_hook(hook))
+    try:
+        fn()
+    finally:
+        for h in hooks:
+            h.remove()
+    return {k: (v[0], v[1]) for k, v in counts.items()}
+
+
+def fields_alone(func, calls: int, rows: int, repeats: int) -> float:
+    """Seconds of ``calls`` chained evaluations of ``func`` on ``rows`` states, forward and
+    backward, in a bare loop: the ODE functions' own cost in a step, with no solver,
+    interpolation, recurrent cell or bound around them."""
+    y0 = torch.randn(rows, func.dim, requires_grad=True)
+    t = torch.zeros(rows)
+
+    def run():
+        y = y0
+        for _ in range(calls):
+            y = y + 0.01 * func(t, y)
+        y.sum().backward()
+
+    return timed(run, repeats)[0]
+
+
 def breakdown(name: str, module: LatentODEModule, train, dm, repeats: int) -> dict:
     model = module.model
     batch = collate(train[:50])
@@ -146,6 +189,11 @@ def breakdown(name: str, module: LatentODEModule, train, dm, repeats: int) -> di
     with FlopCounterMode(display=False) as counter:
         forward()
     flops = counter.get_total_flops()
+    calls = count_field_calls(model, forward)
+    alone = {
+        key: fields_alone(getattr(model, key).func, n, rows, repeats)
+        for key, (n, rows) in calls.items()
+    }
     # the step's matrices: batch rows x hidden units
     gflops = matmul_gflops(k * 50, 100, 100)
 
@@ -182,10 +230,18 @@ def breakdown(name: str, module: LatentODEModule, train, dm, repeats: int) -> di
         "fwd + bwd + opt": t_fb + t_opt,
         "Lightning step": t_step,
         "Lightning overhead": t_step - t_fb - t_opt,
+        "decoder field calls (rows)": calls.get("decoder", (0, 0)),
+        "encoder field calls (rows)": calls.get("encoder", (0, 0)),
+        "decoder field alone, fwd + bwd": alone.get("decoder", 0.0),
+        "encoder field alone, fwd + bwd": alone.get("encoder", 0.0),
         "fwd GFLOP": flops / 1e9,
         "matmul GFLOP/s": gflops,
         "arithmetic s (3x fwd FLOPs)": 3 * flops / 1e9 / gflops,
     }
+
+
+def _cell(value) -> str:
+    return f"{value[0]} ({value[1]})" if isinstance(value, tuple) else f"{value:.4f}"
 
 
 def main() -> None:
@@ -205,7 +261,7 @@ def main() -> None:
     print(f"\n| part (s, median of {args.repeats}) | {names} |")
     print("|---|" + "---|" * len(rows))
     for key in keys:
-        print(f"| {key} | " + " | ".join(f"{r[key]:.4f}" for r in rows) + " |")
+        print(f"| {key} | " + " | ".join(_cell(r[key]) for r in rows) + " |")
     Path(args.out).write_text(json.dumps({"repeats": args.repeats, "rows": rows}, indent=2))
 
 
