@@ -13,6 +13,13 @@ is the memory the solve and its gradient add.
 
     python benchmarks/adjoint_memory.py                 # N = 100, 300, 1000 (a minute)
     python benchmarks/adjoint_memory.py --points 100,1000,3000
+    python benchmarks/adjoint_memory.py --spans 5,15,50 # 100 queries over a growing span
+
+With ``--spans``, every row reads the first ``--points`` count of query times, spread
+evenly over the given span (rescaled units): the output and its gradient stay the same
+size and only the solver's work grows (dopri5 takes more steps over a longer span). This
+isolates what the adjoint method promises, memory that does not grow with the solver's
+steps, from the trajectory a caller asks for, which any method must return.
 
 Prints a table (MB, and the ratio to N = 100 of the same mode) and writes
 ``benchmarks/results/adjoint_memory.json``.
@@ -30,7 +37,9 @@ from pathlib import Path
 ROOT = Path(__file__).parent
 
 
-def measure(n_points: int, adjoint: bool, batch: int, latent: int) -> dict:
+def measure(
+    n_points: int, adjoint: bool, batch: int, latent: int, span: float | None = None
+) -> dict:
     import torch
 
     from latentode.nn.decoders import ODEDecoder
@@ -42,11 +51,14 @@ def measure(n_points: int, adjoint: bool, batch: int, latent: int) -> dict:
     z0 = torch.randn(3, batch, latent) * 0.5
     z0.requires_grad_(True)
     t0 = torch.zeros(batch)
-    times = (torch.arange(1, n_points + 1) * 0.05).repeat(batch, 1)
+    spacing = 0.05 if span is None else span / n_points
+    times = (torch.arange(1, n_points + 1) * spacing).repeat(batch, 1)
     times = times + 0.01 * torch.rand(batch, 1)  # each series its own times
     warm = dec(z0.detach()[:, :4], t0[:4], times[:4, :10])  # loads the kernels' code pages
     (warm**2).sum().backward()
     del warm
+    calls = [0]
+    dec.func.register_forward_hook(lambda *_: calls.__setitem__(0, calls[0] + 1))
     Path("/proc/self/clear_refs").write_text("5")  # resets the peak (VmHWM) to now
     before = _status_kb("VmRSS")
     started = time.perf_counter()
@@ -55,8 +67,9 @@ def measure(n_points: int, adjoint: bool, batch: int, latent: int) -> dict:
     seconds = time.perf_counter() - started
     peak = _status_kb("VmHWM")
     return dict(
-        points=n_points, adjoint=adjoint, seconds=seconds, added_mb=(peak - before) / 1024.0,
-        output_mb=z.numel() * z.element_size() / 2**20,
+        points=n_points, span=float(times[0, -1]), adjoint=adjoint, seconds=seconds,
+        added_mb=(peak - before) / 1024.0, output_mb=z.numel() * z.element_size() / 2**20,
+        field_calls=calls[0],
     )  # fmt: skip
 
 
@@ -73,35 +86,41 @@ def main() -> None:
     ap.add_argument("--points", default="100,300,1000")
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--latent", type=int, default=16)
+    ap.add_argument("--spans", default=None, help="fixed outputs over these spans, e.g. 5,15,50")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--out", default=str(ROOT / "results" / "adjoint_memory.json"))
     args = ap.parse_args()
     if args.child:
-        n, adj = args.child.split(",")
-        print(json.dumps(measure(int(n), adj == "1", args.batch, args.latent)))
+        n, adj, span = args.child.split(",")
+        span_value = float(span) if span else None
+        print(json.dumps(measure(int(n), adj == "1", args.batch, args.latent, span_value)))
         return
+    points = [int(p) for p in args.points.split(",")]
+    if args.spans:  # one output count, growing spans
+        cases = [(points[0], s) for s in args.spans.split(",")]
+    else:
+        cases = [(n, "") for n in points]
     rows = []
-    for n in (int(p) for p in args.points.split(",")):
+    for n, span in cases:
         for adjoint in (False, True):
-            cmd = [sys.executable, __file__, "--child", f"{n},{int(adjoint)}",
+            cmd = [sys.executable, __file__, "--child", f"{n},{int(adjoint)},{span}",
                    "--batch", str(args.batch), "--latent", str(args.latent)]  # fmt: skip
             out = subprocess.run(cmd, capture_output=True, text=True, check=True)
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
             print(rows[-1], flush=True)
-    first = {r["adjoint"]: r["added_mb"] for r in rows if r["points"] == rows[0]["points"]}
-    print("\n| points | direct MB | adjoint MB | direct / first | adjoint / first | "
-          "output MB | direct s | adjoint s |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|---|")
-    for n in sorted({r["points"] for r in rows}):
-        d = next(r for r in rows if r["points"] == n and not r["adjoint"])
-        a = next(r for r in rows if r["points"] == n and r["adjoint"])
+    first = {r["adjoint"]: r["added_mb"] for r in rows[:2]}
+    print("\n| points | span | direct MB | adjoint MB | direct / first | adjoint / first | "
+          "output MB | direct s | adjoint s | field calls (direct / adjoint) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for d, a in zip(rows[::2], rows[1::2], strict=True):
         print(
-            f"| {n} | {d['added_mb']:.1f} | {a['added_mb']:.1f} | "
+            f"| {d['points']} | {d['span']:.3g} | {d['added_mb']:.1f} | {a['added_mb']:.1f} | "
             f"{d['added_mb'] / first[False]:.2f} | {a['added_mb'] / first[True]:.2f} | "
-            f"{d['output_mb']:.1f} | {d['seconds']:.2f} | {a['seconds']:.2f} |"
+            f"{d['output_mb']:.1f} | {d['seconds']:.2f} | {a['seconds']:.2f} | "
+            f"{d['field_calls']} / {a['field_calls']} |"
         )
-    Path(args.out).write_text(json.dumps({"batch": args.batch, "latent": args.latent,
-                                          "rows": rows}, indent=2))  # fmt: skip
+    meta = {"batch": args.batch, "latent": args.latent, "spans": args.spans}
+    Path(args.out).write_text(json.dumps({**meta, "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":
