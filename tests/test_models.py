@@ -153,3 +153,46 @@ def test_poisson_observation_times_term():
     assert joint.intensity.net[0].weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="poisson"):
         LatentODEModel(1, decoder="rnn", poisson=True)
+
+
+@pytest.mark.parametrize("decoder", ["ode", "rnn"])
+def test_decoder_start_scored_places_z0_at_each_series_first_scored_time(decoder):
+    """``decoder_start="scored"`` (the published code's extrapolation): each series'
+    trajectory is the decoder started from z0 at its own first scored time, computed
+    here series by series on only the times from there on; earlier times read z0."""
+    from latentode.data import split_extrapolation
+
+    series = split_extrapolation(periodic_series(4, 30, irregular=True, seed=2), 0.4)
+    batch = collate(series, dtype=torch.float64)
+    model = LatentODEModel(1, 4, units=16, enc_units=16, decoder=decoder, decoder_start="scored")
+    model = model.double()
+    if decoder == "ode":
+        _tight(model)
+    model.set_time_scale(0.0, 5.0)
+    z0 = torch.randn(2, len(series), 4, dtype=torch.float64)
+    z = model.latent_trajectory(z0, batch)
+    t = model.rescale(batch.times)
+    for i, s in enumerate(series):
+        n = len(s)
+        k = int(np.argmax(s.target_mask.any(1)))  # the first scored row
+        assert k > 0
+        alone = model.decoder(z0[:, i : i + 1], t[i : i + 1, k], t[i : i + 1, k:n])
+        torch.testing.assert_close(z[:, i, k:n], alone[:, 0], rtol=1e-6, atol=1e-7)
+        assert torch.equal(z[:, i, :k], z0[:, i, None].expand(-1, k, -1))
+    # interpolation batches (every row scored) are the same as with decoder_start="first"
+    first = LatentODEModel(1, 4, units=16, enc_units=16, decoder=decoder).double()
+    first.load_state_dict(model.state_dict())
+    if decoder == "ode":
+        _tight(first)
+    first.set_time_scale(0.0, 5.0)
+    full = collate(periodic_series(4, 30, irregular=True, seed=2), dtype=torch.float64)
+    torch.testing.assert_close(
+        model.latent_trajectory(z0, full), first.latent_trajectory(z0, full), rtol=0, atol=0
+    )
+
+
+def test_decoder_start_is_validated():
+    with pytest.raises(ValueError, match="decoder_start"):
+        LatentODEModel(1, decoder_start="cut")
+    with pytest.raises(ValueError, match="decoder_start='first'"):
+        LatentODEModel(1, decoder_start="scored", poisson=True)

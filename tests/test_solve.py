@@ -376,6 +376,49 @@ def test_stacked_solution_equals_torchdiffeq_without_in_place_copies(method, opt
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("method", ["dopri5", "bosh3", "adaptive_heun", "fehlberg2"])
+def test_dense_outputs_of_a_step_are_read_together(method):
+    """Many output times inside each accepted Runge-Kutta step: ``odeint_stacked`` reads
+    them in one batched evaluation of the step's interpolant, with torchdiffeq's values bit
+    for bit, its gradients up to summation order (float64 here: a sum over 300 outputs in
+    another order moves float32 by 1e-5), and a smaller graph (dopri5: under half)."""
+    from torchdiffeq import odeint
+
+    from latentode.nn.integrate import odeint_stacked
+
+    torch.manual_seed(1)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 32), torch.nn.Tanh(), torch.nn.Linear(32, 4))
+    net = net.double()
+    y0 = torch.randn(6, 4, dtype=torch.float64, requires_grad=True)
+    t = torch.cat([torch.linspace(0, 3, 301), torch.tensor([3.0001, 5.0])]).double()
+    kw = dict(method=method, rtol=1e-4, atol=1e-6)
+    want = odeint(lambda _, y: net(y), y0, t, **kw)
+    got = odeint_stacked(lambda _, y: net(y), y0, t, **kw)
+    assert got.shape == (len(t), 6, 4)
+    assert torch.equal(got, want)
+    smaller = len(_graph_nodes(got)) / len(_graph_nodes(want))
+    assert smaller < (0.5 if method == "dopri5" else 1.0)  # heun: small steps, few per step
+    params = [y0, *net.parameters()]
+    weights = torch.randn_like(want)
+    g_want = torch.autograd.grad((want * weights).sum(), params)
+    g_got = torch.autograd.grad((got * weights).sum(), params)
+    for a, b in zip(g_got, g_want, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_stacked_solve_keeps_torchdiffeqs_step_limit():
+    """A solve that needs more than ``max_num_steps`` steps fails as torchdiffeq's does."""
+    from latentode.nn.integrate import odeint_stacked
+
+    y0 = torch.ones(2, 1)
+    t = torch.tensor([0.0, 10.0])
+    with pytest.raises(AssertionError, match="max_num_steps"):
+        odeint_stacked(
+            lambda _, y: -50 * y, y0, t, method="dopri5", rtol=1e-9, atol=1e-12,
+            options={"max_num_steps": 5},
+        )  # fmt: skip
+
+
 def test_cubic_is_the_default_and_old_pickles_read_hermite():
     """Cubic interpolation is the default (issue 10); a ``SolverConfig`` pickled before the
     field existed (its state has no ``interpolation``) was trained with Hermite's rule."""

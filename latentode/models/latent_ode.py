@@ -49,6 +49,35 @@ def _decoder(
     raise ValueError(f"decoder must be 'ode' or 'rnn', got {kind!r}.")
 
 
+#: where z0 sits in time (``LatentODEModel(decoder_start=...)``)
+DECODER_STARTS = ("first", "scored")
+
+
+def first_scored_time(times: torch.Tensor, target_mask: torch.Tensor) -> torch.Tensor:
+    """Each series' first time with a scored cell: ``times (B, N)``, ``target_mask
+    (B, N, D)`` -> ``(B,)``; a series with no scored cell gives its first time."""
+    scored = target_mask.amax(-1) > 0
+    inf = torch.full_like(times, float("inf"))
+    first = torch.where(scored, times, inf).amin(1)
+    return torch.where(scored.any(1), first, times[:, 0])
+
+
+def _checked_options(decoder_start: str, decoder: str, poisson: bool) -> str:
+    """``decoder_start``, after checking it and the options the Poisson term needs."""
+    if poisson and decoder != "ode":
+        raise ValueError(
+            "poisson=True needs decoder='ode' (the rate integral is solved in the latent ODE)."
+        )
+    if decoder_start not in DECODER_STARTS:
+        raise ValueError(f"decoder_start must be one of {DECODER_STARTS}, got {decoder_start!r}.")
+    if decoder_start != "first" and poisson:
+        raise ValueError(
+            "poisson=True needs decoder_start='first' (the rate is integrated over each "
+            "series' whole window)."
+        )
+    return decoder_start
+
+
 class LatentODEModel(TimeScaled):
     """Encoder -> q(z0) -> K samples -> decoder -> readout -> masked Gaussian likelihood.
 
@@ -96,6 +125,16 @@ class LatentODEModel(TimeScaled):
             values enter the vector field; impulses (cumulative amounts in the signal)
             move z by a learned ``J u`` when they arrive. The encoder reads the signal at
             each observation. See :mod:`latentode.nn.covariates`.
+        decoder_start: where z0 sits in time. ``"first"`` (the default): each series'
+            first time, as the paper describes the model. ``"scored"``: each series'
+            first scored time (the first row of ``batch.target_mask`` with a cell set),
+            as the published code extrapolates: its decoder solves only over the times
+            it predicts, from z0 at the first of them, while the encoder reads the
+            earlier points. Earlier times read z0 unchanged. Batches that score every
+            row from the first (interpolation) are the same either way; on the paper's
+            periodic extrapolation it takes the GRU-encoder Latent ODE off the constant
+            predictor's plateau within 300 steps (``benchmarks/README.md``, issue 9).
+            Not with ``poisson=True``.
 
     Times pass through :class:`TimeScaled` (``(t - time_offset) / time_scale``)
     before anything else, so raw spans of 1e-3 or 1e6 behave alike. Values pass
@@ -136,8 +175,10 @@ class LatentODEModel(TimeScaled):
         n_statics: int = 0,
         n_held: int = 0,
         n_impulses: int = 0,
+        decoder_start: str = "first",
     ) -> None:
         super().__init__()
+        self.decoder_start = _checked_options(decoder_start, decoder, poisson)
         if isinstance(solver, dict):
             solver = SolverConfig(**solver)
         self.input_dim, self.latent_dim = input_dim, latent_dim
@@ -177,14 +218,8 @@ class LatentODEModel(TimeScaled):
             self.classifier = None
         self.poisson = poisson
         if poisson:
-            if decoder != "ode":
-                raise ValueError(
-                    "poisson=True needs decoder='ode' (the rate integral is solved "
-                    "in the latent ODE)."
-                )
-            self.intensity = IntensityHead(
-                latent_dim, input_dim, units, base_rate=poisson_base_rate
-            )
+            rate = poisson_base_rate
+            self.intensity = IntensityHead(latent_dim, input_dim, units, base_rate=rate)
             self.augmented = AugmentedField(self.decoder.func, self.intensity)
 
     # -------------------------------------------------------------- pieces
@@ -233,12 +268,18 @@ class LatentODEModel(TimeScaled):
         return log_px - self.value_scaler.log_abs_det(mask.to(pred.dtype))
 
     def latent_trajectory(self, z0: torch.Tensor, batch: IrregularBatch) -> torch.Tensor:
-        """``z0 (K, B, L)`` -> ``z (K, B, N, L)`` at each series' own times."""
+        """``z0 (K, B, L)`` -> ``z (K, B, N, L)`` at each series' own times, z0 at each
+        series' first time (or first scored time, see ``decoder_start``)."""
         t = self.rescale(batch.times)
+        start = t[:, 0]
+        if self.decoder_start == "scored":
+            start = first_scored_time(t, batch.target_mask)
+            if not isinstance(self.decoder, GRUDecoder):  # (which holds z0 itself)
+                t = torch.maximum(t, start[:, None])  # earlier times read z0
         cov = self.covariates(batch)
         if cov is None:
-            return self.decoder(z0, t[:, 0], t)
-        return self.decoder(z0, t[:, 0], t, cov)
+            return self.decoder(z0, start, t)
+        return self.decoder(z0, start, t, cov)
 
     def poisson_log_likelihood(self, z0: torch.Tensor, batch: IrregularBatch):
         """``z (K, B, N, L)`` and the observation-time log-likelihood ``(K, B)``: scored

@@ -87,14 +87,23 @@ class GRUDecoder(nn.Module):
         self.cell = nn.GRUCell(1, latent_dim)
 
     def forward(self, z0: torch.Tensor, t0: torch.Tensor, times: torch.Tensor) -> torch.Tensor:
-        """``z0 (S, B, L)``, ``t0 (B,)``, ``times (B, N)`` -> ``z (S, B, N, L)``."""
+        """``z0 (S, B, L)``, ``t0 (B,)``, ``times (B, N)`` (increasing per row) ->
+        ``z (S, B, N, L)``. Times before a row's ``t0`` read z0 unchanged (the decoder
+        starts at ``t0``)."""
         s, b, latent = z0.shape
         h = z0.reshape(s * b, latent)
         t = times.repeat(s, 1)
         prev = t0.repeat(s)
         out = []
-        for j in range(t.shape[1]):
-            h = self.cell((t[:, j] - prev)[:, None], h)
-            prev = t[:, j]
-            out.append(h)
+        if not bool((times < t0[:, None]).any()):
+            for j in range(t.shape[1]):
+                h = self.cell((t[:, j] - prev)[:, None], h)
+                prev = t[:, j]
+                out.append(h)
+        else:  # rows that start later hold z0 until their start
+            for j in range(t.shape[1]):
+                started = (t[:, j] >= prev)[:, None]
+                h = torch.where(started, self.cell((t[:, j] - prev).clamp_min(0)[:, None], h), h)
+                prev = torch.maximum(t[:, j], prev)
+                out.append(h)
         return torch.stack(out, dim=1).reshape(s, b, t.shape[1], latent)

@@ -4,16 +4,15 @@ The solver layer (:mod:`latentode.nn.solve`) solves each batch once onto nodes a
 multiples of ``grid_step`` and reads every series at its own times from them. Two cubic
 rules, both with error O(grid_step^4):
 
-* ``"hermite"`` (the default): the cubic Hermite interpolant from the states and the
-  field's derivatives at the two nodes around a query; the derivatives cost one batched
-  evaluation of the field at every node (about half of a decoder's forward and backward
-  at the reference's settings, ``benchmarks/README.md``).
-* ``"cubic"``: the Lagrange cubic through the four nodes around a query (one-sided in the
-  first interval). It needs only the states, so the solve costs no extra evaluation of
-  the vector field; its error bound is ``h^4 max|z^(4)| / 24`` (``h = grid_step``),
-  against Hermite's ``/ 384``. Faster, but not the default: on the reference's periodic
-  toy the ODE-RNN Latent ODE's same-run curve with it was above the published code's at
-  4 epochs from 20 on, where Hermite's was at none (``benchmarks/README.md``).
+* ``"cubic"`` (the default): the Lagrange cubic through the four nodes around a query
+  (one-sided in the first interval). It needs only the states, so the solve costs no
+  extra evaluation of the vector field; its error bound is ``h^4 max|z^(4)| / 24``
+  (``h = grid_step``), against Hermite's ``/ 384``.
+* ``"hermite"``: the cubic Hermite interpolant from the states and the field's derivatives
+  at the two nodes around a query; the derivatives cost one batched evaluation of the
+  field at every node (about half of a decoder's forward and backward at the reference's
+  settings, ``benchmarks/README.md``). The default until 2026-12-04; files trained with it
+  load with it.
 
 Both have hand-written backward passes that keep only the queries' positions, not the
 ``(B, N, L)`` intermediates autograd would save.
