@@ -115,3 +115,25 @@ def test_checkpoints_keep_their_interpolation_rule(tmp_path):
     assert LatentODEModule.from_hparams(saved).model.decoder.solver.interpolation == "hermite"
     saved["solver"]["interpolation"] = "cubic"
     assert LatentODEModule.from_hparams(saved).model.decoder.solver.interpolation == "cubic"
+
+
+def test_checkpoint_keeps_decoder_start(tmp_path):
+    """``decoder_start`` is a model hyperparameter: a checkpoint restores it, and the
+    restored module's trajectories equal the saved one's."""
+    from latentode.data import collate, split_extrapolation
+    from latentode.datasets import periodic_series
+
+    L.seed_everything(0)
+    module = LatentODEModule(1, 3, units=16, enc_units=16, hidden_dim=8, decoder_start="scored")
+    trainer = _trainer(tmp_path, max_steps=1, enable_checkpointing=False)
+    trainer.fit(module, _dm())
+    path = tmp_path / "scored.ckpt"
+    trainer.save_checkpoint(path)
+    loaded = LatentODEModule.load_from_checkpoint(str(path), weights_only=True)
+    assert loaded.model.decoder_start == "scored"
+    batch = collate(split_extrapolation(periodic_series(3, 20, seed=1), 0.5))
+    z0 = torch.randn(1, 3, 3)
+    with torch.no_grad():
+        torch.testing.assert_close(
+            loaded.model.latent_trajectory(z0, batch), module.model.latent_trajectory(z0, batch)
+        )
