@@ -194,31 +194,58 @@ def test_poisson_option_fits_and_scores():
     assert np.isfinite(res["nll"])
 
 
-def test_noise_scale_is_calibrated_to_90_percent_and_saved(fitted, tmp_path):
-    """With posterior draws fixed at 0 and hidden values ~ N(0, (0.5 sigma)^2), the factor
-    on the learned std that covers 90% is 0.5 (a closed form), to the grid's 0.05."""
+def test_band_factors_are_calibrated_to_90_percent_and_saved(fitted, tmp_path):
+    """Validation series of two kinds: "gap" series show their first and last five rows
+    (the hidden rows lie inside the shown span), "forecast" series their first five (the
+    hidden rows lie beyond it). Posterior draws are N(0, (tau sigma)^2)'s quantiles, tau
+    0.5 in gap series and 2 in forecast series, and hidden values are drawn with variance
+    ``sigma^2 (a^2 tau^2 + c^2)``, a = 0.8, c = 0.6: the factors on the spread and the
+    std that cover 90% of each kind are (a, c), a closed form, found to 0.03."""
+    from scipy.stats import norm
+
     from latentode.data.batch import Series
 
     model, _ = fitted
     sigma = float(model.module_.model.likelihood.std().detach()[0])
+    a, c, k = 0.8, 0.6, 200
+    grid = norm.ppf((np.arange(k) + 0.5) / k)
     rng = np.random.default_rng(0)
-    val = []
-    for i in range(40):
-        values = rng.normal(0.0, 0.5 * sigma, (50, 1))
+    val, taus = [], {}
+    for i in range(80):
+        gap = i % 2 == 0
+        tau = 0.5 if gap else 2.0
+        values = rng.normal(0.0, sigma * np.sqrt(a**2 * tau**2 + c**2), (50, 1))
         obs = np.zeros((50, 1))
-        obs[:5] = 1  # the first five are shown, the other 45 are hidden and scored
+        obs[:5] = 1
+        if gap:
+            obs[-5:] = 1
         val.append(Series(times=np.arange(50.0), values=values, obs_mask=obs, id=f"v{i}"))
+        taus[f"v{i}"] = tau
+
+    def draws(series, n, calibrated=True):
+        assert not calibrated  # the factors are fitted on the model's own draws
+        return [
+            (
+                np.broadcast_to(sigma * taus[s.id] * grid[:, None, None], (n, len(s), 1)),
+                np.full(n, 1.0 / n),
+            )
+            for s in series
+        ]
+
     original = model._samples
-    model._samples = lambda series, n: [np.zeros((n, len(s), 1)) for s in series]
+    model._samples = draws
     try:
-        c = model._calibrate_noise(val, n_samples=400)
+        spread, noise = model._calibrate_bands(val, n_samples=k)
     finally:
         model._samples = original
-    print(f"\nsigma {sigma:.3f}, calibrated factor {c:.2f}")
-    assert abs(c - 0.5) <= 0.051
-    assert 0.0 <= model.noise_scale_ <= 3.0
+    print(f"\nsigma {sigma:.3f}, calibrated spread {spread:.3f}, noise {noise:.3f}")
+    assert abs(spread - a) < 0.03 and abs(noise - c) < 0.03
+    assert 0.0 <= model.noise_scale_ <= 3.0 and 0.0 < model.spread_scale_ <= 2.0
     loaded = LatentODE.load(model.save(tmp_path / "m"))
-    assert loaded.noise_scale_ == model.noise_scale_
+    assert (loaded.noise_scale_, loaded.spread_scale_) == (
+        model.noise_scale_,
+        model.spread_scale_,
+    )
 
 
 def test_compile_option_trains_through_the_compiled_step(monkeypatch, tmp_path):

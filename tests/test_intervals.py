@@ -9,7 +9,7 @@ from scipy.stats import norm
 
 from latentode import LatentODE
 from latentode.datasets import periodic
-from latentode.estimators.bands import band_factor, mixture_quantiles
+from latentode.estimators.bands import band_factor, band_factors, mixture_quantiles, widen
 
 QS = (0.05, 0.25, 0.5, 0.9)
 
@@ -60,6 +60,61 @@ def test_band_factor_weights_count_cells_as_their_weight():
     balanced = band_factor(mu, std, y, weights=per_group)
     # the narrow group (std 0.3) weighs more once each group counts once: a smaller factor
     assert balanced < pooled
+
+
+def test_widen_keeps_the_mean_and_scales_the_spread():
+    rng = np.random.default_rng(2)
+    samples = rng.normal(1.0, 0.5, (40, 7, 3))
+    wide = widen(samples, 1.7)
+    np.testing.assert_allclose(wide.mean(0), samples.mean(0), atol=1e-12)
+    np.testing.assert_allclose(wide.std(0), 1.7 * samples.std(0), rtol=1e-12)
+    assert widen(samples, 1.0) is samples
+
+
+def test_band_coverage_is_that_of_the_exact_quantiles():
+    """The coverage read from the mixture's CDF at each value equals the share of values
+    between the band's exact quantiles (:func:`mixture_quantiles`)."""
+    from latentode.estimators.bands import _coverage
+
+    rng = np.random.default_rng(4)
+    mu = rng.normal(0.0, rng.uniform(0.1, 2.0, 500), (30, 500))
+    std, y, w = rng.uniform(0.05, 1.0, 500), rng.normal(0.0, 1.2, 500), rng.random(500)
+    lo, hi = mixture_quantiles(mu[:, None, :], std, (0.05, 0.95))[:, 0]
+    want = np.sum(w * ((y >= lo) & (y <= hi))) / np.sum(w)
+    assert _coverage(mu, std, y, w, 0.9) == pytest.approx(want, abs=1e-12)
+
+
+def _normal_cells(tau: float, var: float, n: int = 2000, k: int = 200) -> tuple:
+    """Cells whose posterior samples are exactly N(0, tau^2)'s quantiles and whose values
+    are N(0, var)'s: ``(mu (k, n), std (n,) = 1, y (n,), weights (n,))``."""
+    mu = np.repeat(tau * norm.ppf((np.arange(k) + 0.5) / k)[:, None], n, 1)
+    y = np.sqrt(var) * norm.ppf((np.arange(n) + 0.5) / n)
+    return mu, np.ones(n), np.random.default_rng(3).permutation(y), np.ones(n)
+
+
+def test_band_factors_solve_the_two_coverage_equations_in_closed_form():
+    """Samples of spread tau widened by ``a`` plus noise ``c * std`` give the predictive
+    N(0, a^2 tau^2 + c^2): values of variance ``a^2 tau^2 + c^2`` are covered 90% only at
+    that ``(a, c)`` when the two kinds of cells have different ``tau``."""
+    a, c = 0.8, 0.6
+    inside = _normal_cells(0.5, a**2 * 0.25 + c**2)
+    beyond = _normal_cells(2.0, a**2 * 4.0 + c**2)
+    spread, noise = band_factors(inside, beyond)
+    assert abs(spread - a) < 0.03 and abs(noise - c) < 0.03
+    # one noise factor fitted to the inside cells over-covers the others: var 4.27 > 2.92
+    from latentode.estimators.bands import _coverage
+
+    alone = band_factor(*inside[:3], weights=inside[3])
+    assert abs(alone - np.sqrt(0.52 - 0.25)) < 0.03
+    assert _coverage(beyond[0], alone * beyond[1], beyond[2], beyond[3], 0.9) > 0.95
+
+
+def test_band_factors_with_one_kind_of_cells_is_the_noise_factor_alone():
+    cells = _normal_cells(0.5, 0.25 + 0.49)
+    empty = (np.zeros((400, 0)), np.zeros(0), np.zeros(0), np.zeros(0))
+    assert band_factors(cells, empty) == (1.0, band_factor(*cells[:3], weights=cells[3]))
+    assert band_factors(empty, cells) == (1.0, band_factor(*cells[:3], weights=cells[3]))
+    assert band_factors(empty, empty) == (1.0, 1.0)
 
 
 @pytest.fixture(scope="module")

@@ -109,7 +109,7 @@ class LightningEstimator(BaseEstimator):
         return attrs
 
     #: fitted attributes a fit may leave out, removed from an earlier fit when it does
-    _optional_fitted = ("best_val_loss_", "classes_", "label_col_", "noise_scale_")
+    _optional_fitted = ("best_val_loss_", "classes_", "label_col_", "noise_scale_", "spread_scale_")
 
     def _commit(self, attrs: dict[str, Any]) -> None:
         """Set the fitted attributes at once, after training succeeded: an interrupted or

@@ -24,7 +24,14 @@ from ..frames import (
     predictions_frame,
     query_times,
 )
-from .bands import add_noise, check_levels, level_bounds, mixture_quantiles, with_levels
+from .bands import (
+    add_noise,
+    check_levels,
+    level_bounds,
+    mixture_quantiles,
+    widen,
+    with_levels,
+)
 from .params import DURATION, GRID, N_SAMPLES, checked
 from .sampling import chunks, keyed_chunks, keyed_rng, seeded
 
@@ -36,7 +43,7 @@ _CHUNK = 64  # series per inference batch
 class LatentInference:
     """Inference methods of :class:`~latentode.LatentODE` (a mixin: it reads the fitted
     attributes ``module_``, ``codec_``, ``scaler_``, ``id_col_``, ``time_col_``,
-    ``target_cols_``, ``noise_scale_`` and the ``seed`` parameter)."""
+    ``target_cols_``, ``noise_scale_``, ``spread_scale_`` and the ``seed`` parameter)."""
 
     # ------------------------------------------------------------ shared steps
     def _context(
@@ -64,19 +71,30 @@ class LatentInference:
             series = cov.attach(series, source, self.id_col_, self.time_col_, self.codec_)
         return clean, series
 
-    def _samples(self, series: list[Series], n_samples: int) -> list[np.ndarray]:
-        """Posterior samples of the mean function per series, ``(K, n_i, D)`` (scaled)."""
-        return list(self._iter_samples(series, n_samples))
+    def _samples(
+        self, series: list[Series], n_samples: int, *, calibrated: bool = True
+    ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Weighted posterior samples of the mean function per series: ``(samples
+        (K, n_i, D), weights (K,))`` (scaled; the weights are the self-normalised
+        importance weights of :meth:`~latentode.models.LatentODEModel.posterior_samples`),
+        the samples widened about their weighted mean by the calibrated
+        ``spread_scale_`` unless ``calibrated=False``."""
+        return list(self._iter_samples(series, n_samples, calibrated=calibrated))
 
-    def _iter_samples(self, series: list[Series], n_samples: int) -> Iterator[np.ndarray]:
+    def _iter_samples(
+        self, series: list[Series], n_samples: int, *, calibrated: bool = True
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """:meth:`_samples` one series at a time, solved in chunks of ``_CHUNK`` series: a
         caller that reduces each series' draws as they come holds one chunk's at a time."""
         model = self.module_.model
+        spread = getattr(self, "spread_scale_", 1.0) if calibrated else 1.0
         for chunk, eps in keyed_chunks(series, _CHUNK, self.seed, n_samples, model.latent_dim):
-            with torch.no_grad():
-                samples = model.predict_samples(self._batch(chunk), n_samples, self._on(eps))
+            samples, weights = model.posterior_samples(self._batch(chunk), n_samples, self._on(eps))
             samples = samples.double().cpu().numpy()
-            yield from (samples[:, b, : len(s)] for b, s in enumerate(chunk))
+            weights = weights.double().cpu().numpy()
+            for b, s in enumerate(chunk):
+                w = weights[:, b]
+                yield widen(samples[:, b, : len(s)], spread, w), w
 
     def _noise_std(self, calibrated: bool = True) -> np.ndarray:
         """The observation std per target ``(D,)`` in the scaled space, times the
@@ -84,9 +102,13 @@ class LatentInference:
         std = self.module_.model.observation_std().double().cpu().numpy()
         return std * getattr(self, "noise_scale_", 1.0) if calibrated else std
 
-    def _noisy(self, samples: np.ndarray, sid: Any) -> np.ndarray:
-        """``samples (K, n, D)`` plus observation noise from the series' own stream."""
-        return add_noise(samples, self._noise_std(), keyed_rng(self.seed, ("noise", sid)))
+    def _noisy(self, samples: np.ndarray, weights: np.ndarray, sid: Any) -> np.ndarray:
+        """K draws from the posterior predictive of one series, ``(K, n, D)``: samples
+        ``(K, n, D)`` resampled by their ``weights (K,)`` (multinomial) plus observation
+        noise, from the series' own stream."""
+        rng = keyed_rng(self.seed, ("noise", sid))
+        picked = rng.choice(len(weights), size=len(weights), p=weights / weights.sum())
+        return add_noise(samples[picked], self._noise_std(), rng)
 
     def _predict_at(
         self,
@@ -107,11 +129,12 @@ class LatentInference:
         wanted = sorted({*quantiles, *(b for lv in levels for b in level_bounds(lv))})
         std = self._noise_std()
         means, qs = [], {q: [] for q in wanted}
-        for smp, idx in zip(samples, where, strict=True):
+        for (smp, w), idx in zip(samples, where, strict=True):
             smp = smp[:, idx]
-            means.append(smp.mean(0))
+            means.append(np.tensordot(w, smp, 1))
             if wanted:
-                for q, v in zip(wanted, mixture_quantiles(smp, std, wanted), strict=True):
+                bands = mixture_quantiles(smp, std, wanted, weights=w)
+                for q, v in zip(wanted, bands, strict=True):
                     qs[q].append(v)
         frame = predictions_frame(
             [s.id for s in series],
@@ -223,10 +246,10 @@ class LatentInference:
         queries = self._queries(times, clean, series)
         full, where = with_query_times(series, queries)
         frames = [pd.DataFrame({self.id_col_: [], self.time_col_: [], "sample": []})]
-        for smp, idx, s in zip(self._samples(full, n_samples), where, series, strict=True):
+        for (smp, w), idx, s in zip(self._samples(full, n_samples), where, series, strict=True):
             if not len(idx):  # a times dict or frame without this id
                 continue
-            noisy = self._noisy(smp[:, idx], s.id)
+            noisy = self._noisy(smp[:, idx], w, s.id)
             k, n, d = noisy.shape
             values = self.scaler_.inverse_transform(noisy.reshape(k * n, d))
             frame = pd.DataFrame({self.id_col_: [s.id] * (k * n)})

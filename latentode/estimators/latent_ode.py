@@ -27,7 +27,7 @@ from ..frames import (
 from ..nn.encoders import GAP_SCALE
 from ..nn.solve import SolverConfig  # noqa: TC001 - a parameter type
 from ..training import IrregularDataModule, LatentODEModule
-from .bands import band_factor
+from .bands import band_factors
 from .base import LightningEstimator
 from .evaluation import LatentEvaluation
 from .latent_inference import LatentInference
@@ -98,8 +98,10 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
     ``time_col_``, ``codec_`` (time encoding), ``scaler_`` (``StandardScaler``),
     ``n_features_in_``, ``n_series_``, ``n_epochs_``, ``history_`` (one row per epoch),
     ``best_val_loss_`` (with validation),
-    ``noise_scale_`` (the factor on the learned observation std in the prediction bands,
-    calibrated on the validation split for 90% coverage of held-out cells; 1 without one).
+    ``noise_scale_`` and ``spread_scale_`` (the factors on the learned observation std
+    and on the posterior samples' spread about their mean in the prediction bands and
+    draws, calibrated on the validation split for 90% coverage of held-out cells both
+    between and beyond the rows a series shows; 1 without one).
     """
 
     _parameter_constraints: dict = {
@@ -326,42 +328,57 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
                 "covariates_": covariates,
                 "module_": module,
                 "noise_scale_": 1.0,
+                "spread_scale_": 1.0,
             }
         )
-        self.noise_scale_ = self._calibrate_noise(val) if val else 1.0
+        self.spread_scale_, self.noise_scale_ = self._calibrate_bands(val) if val else (1.0, 1.0)
         return self
 
     @torch.no_grad()
-    def _calibrate_noise(self, val: list[Series], n_samples: int = 50) -> float:
-        """The factor on the observation std that makes the 90% bands cover 90% of the
-        validation series' hidden cells (scored, not shown to the encoder, under the
-        training masks), each series counting once; 1 without such cells
-        (:func:`~.bands.band_factor`: the same exact predictive bands as ``predict``).
+    def _calibrate_bands(self, val: list[Series], n_samples: int = 50) -> tuple[float, float]:
+        """``(spread, noise)``: the factors on the posterior samples' spread and on the
+        observation std that make the 90% bands cover 90% of the validation series' hidden
+        cells (scored, not shown to the encoder, under the training masks) both inside
+        the span each series shows (interpolation) and beyond it (extrapolation),
+        each series counting once in each (:func:`~.bands.band_factors`, on the same
+        exact predictive bands as ``predict``).
 
         A single learned std ends near the model's average error over all training masks,
-        which is too wide where the encoder sees much (``benchmarks/README.md``). Each
-        series weighs the same: pooling cells would let the sparsest masks (a series
-        showing 10% of its rows hides 90%) set the factor for every task."""
-        samples = self._samples(val, n_samples)
+        which is too wide where the encoder sees much, and one factor on it that covers
+        90% of the gaps over-covers the forecasts, whose bands are mostly posterior
+        spread (``benchmarks/README.md``). Each series weighs the same: pooling cells
+        would let the sparsest masks (a series showing 10% of its rows hides 90%) set the
+        factors for every task."""
+        samples = self._samples(val, n_samples, calibrated=False)
         std = self._noise_std(calibrated=False)
-        mus, stds, truth, weights = [], [], [], []
-        for smp, s in zip(samples, val, strict=True):
+        kinds: dict[bool, list[list]] = {k: [[], [], [], [], []] for k in (True, False)}
+        for (smp, p), s in zip(samples, val, strict=True):
             hidden = (s.target_mask > 0) & ~(s.obs_mask > 0)
-            if not hidden.any():
+            shown = s.times[(s.obs_mask > 0).any(1)]
+            if not hidden.any() or not len(shown):
                 continue
             rows, cols = np.nonzero(hidden)
-            mus.append(smp[:, rows, cols])  # (K, h)
-            stds.append(std[cols])
-            truth.append(s.values[rows, cols])
-            weights.append(np.full(len(rows), 1.0 / len(rows)))
-        if not mus:
-            return 1.0
-        return band_factor(
-            np.concatenate(mus, 1),
-            np.concatenate(stds),
-            np.concatenate(truth),
-            weights=np.concatenate(weights),
-        )
+            within = (s.times[rows] >= shown.min()) & (s.times[rows] <= shown.max())
+            for kind in (True, False):
+                pick = within == kind
+                if not pick.any():
+                    continue
+                r, c = rows[pick], cols[pick]
+                parts = kinds[kind]
+                parts[0].append(smp[:, r, c])  # (K, h)
+                parts[1].append(std[c])
+                parts[2].append(s.values[r, c])
+                parts[3].append(np.full(len(r), 1.0 / len(r)))
+                parts[4].append(np.repeat(p[:, None], len(r), 1))  # (K, h)
+
+        def cells(parts: list[list]) -> tuple:
+            if not parts[0]:
+                empty = np.zeros((n_samples, 0))
+                return empty, np.zeros(0), np.zeros(0), np.zeros(0), empty
+            mu, *rest, p = parts
+            return np.concatenate(mu, 1), *(np.concatenate(x) for x in rest), np.concatenate(p, 1)
+
+        return band_factors(cells(kinds[True]), cells(kinds[False]))
 
     # ----------------------------------------------------------- persistence
     _fitted_schema = {
@@ -373,6 +390,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         "n_series": Field(Integral),
         "module_hparams": Field(dict),
         "noise_scale": Field(Real, required=False),
+        "spread_scale": Field(Real, required=False),
         "classes": Field(list, None, required=False),
         "label_col": Field(str, Integral, None, required=False),
         "covariates": Field(dict, required=False),
@@ -388,6 +406,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
             "n_series": self.n_series_,
             "module_hparams": dict(self.module_.hparams),
             "noise_scale": self.noise_scale_,
+            "spread_scale": self.spread_scale_,
             "classes": getattr(self, "classes_", None),
             "label_col": getattr(self, "label_col_", None),
             **({"covariates": self.covariates_.to_dict()} if self.covariates_ else {}),
@@ -404,9 +423,13 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         hparams.setdefault("encoder_method", "rk4")
         hparams.setdefault("encoder_gap_scale", 1.0)  # and the GRU encoder read raw gaps
         self.module_ = LatentODEModule.from_hparams(hparams)
-        self.noise_scale_ = float(state.get("noise_scale", 1.0))  # 1: files saved before
-        if not (np.isfinite(self.noise_scale_) and self.noise_scale_ >= 0):
-            raise ValueError(f"noise_scale must be finite and >= 0, got {self.noise_scale_!r}")
+        # 1: files saved before the factors were calibrated
+        self.noise_scale_ = float(state.get("noise_scale", 1.0))
+        self.spread_scale_ = float(state.get("spread_scale", 1.0))
+        for name in ("noise_scale", "spread_scale"):
+            value = getattr(self, name + "_")
+            if not (np.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be finite and >= 0, got {value!r}")
         if len(self.target_cols_) != hparams.get("input_dim", len(self.target_cols_)):
             raise ValueError("target_cols and module_hparams.input_dim disagree")
         self.covariates_ = (

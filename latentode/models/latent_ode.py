@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -329,11 +330,36 @@ class LatentODEModel(TimeScaled):
         )
         return {**out, "pred": samples.mean(0), "samples": samples}
 
-    def _log_weight_terms(self, batch: IrregularBatch, n_samples: int) -> tuple:
-        """``mean, std (B, L)``, ``samples (K, B, N, D)`` and ``log p(x|z), log p(z),
-        log q(z)``, each ``(K, B)``, for K reparameterized draws of z0."""
+    @torch.no_grad()
+    def posterior_samples(
+        self, batch: IrregularBatch, n_samples: int = 10, eps: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Weighted draws from the posterior predictive's mean: ``samples (K, B, N, D)``
+        as :meth:`predict_samples` and their log importance weights ``(K, B)``
+        (unnormalised; ``softmax`` over K normalises them).
+
+        The draws come from q(z0), the encoder's proposal; weighting each by
+        ``p(x, z0) / q(z0)``, where x are the values the encoder was shown
+        (``batch.obs_mask``: never the held-out targets), turns them into draws from
+        p(z0 | x) as K grows: the weights whose mean is the IWAE bound. Trained with
+        IWAE, q is broader than the posterior (a proposal), so unweighted draws
+        over-state the spread where many values are seen and blur the mean
+        (``benchmarks/README.md``, "Weighted posterior"). Observation times
+        (``poisson``) and labels do not enter the weights."""
         mean, std = self.encode(batch)
-        z0, log_pz, log_qz = reparameterize(mean, std, n_samples)
+        z0, log_pz, log_qz = reparameterize(mean, std, n_samples, eps)
+        samples = self.observe(self.latent_trajectory(z0, batch))
+        shown = replace(batch, target_mask=batch.obs_mask)
+        return samples, self.gaussian_log_prob(shown, samples) + log_pz - log_qz
+
+    def _log_weight_terms(
+        self, batch: IrregularBatch, n_samples: int, eps: torch.Tensor | None = None
+    ) -> tuple:
+        """``mean, std (B, L)``, ``samples (K, B, N, D)`` and ``log p(x|z), log p(z),
+        log q(z)``, each ``(K, B)``, for K reparameterized draws of z0 (``eps (K, B, L)``:
+        optional standard normals)."""
+        mean, std = self.encode(batch)
+        z0, log_pz, log_qz = reparameterize(mean, std, n_samples, eps)
         if self.poisson:
             z, log_times = self.poisson_log_likelihood(z0, batch)
         else:
