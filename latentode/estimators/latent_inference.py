@@ -89,9 +89,9 @@ class LatentInference:
         model = self.module_.model
         spread = getattr(self, "spread_scale_", 1.0) if calibrated else 1.0
         for chunk, eps in keyed_chunks(series, _CHUNK, self.seed, n_samples, model.latent_dim):
-            samples, weights = model.posterior_samples(self._batch(chunk), n_samples, self._on(eps))
+            samples, log_w = model.posterior_samples(self._batch(chunk), n_samples, self._on(eps))
             samples = samples.double().cpu().numpy()
-            weights = weights.double().cpu().numpy()
+            weights = torch.softmax(log_w.double(), 0).cpu().numpy()
             for b, s in enumerate(chunk):
                 w = weights[:, b]
                 yield widen(samples[:, b, : len(s)], spread, w), w
@@ -131,7 +131,7 @@ class LatentInference:
         means, qs = [], {q: [] for q in wanted}
         for (smp, w), idx in zip(samples, where, strict=True):
             smp = smp[:, idx]
-            means.append(np.tensordot(w, smp, 1))
+            means.append(smp.mean(0) if np.all(w == w[0]) else np.tensordot(w, smp, 1))
             if wanted:
                 bands = mixture_quantiles(smp, std, wanted, weights=w)
                 for q, v in zip(wanted, bands, strict=True):

@@ -182,6 +182,7 @@ class _Hermite(torch.autograd.Function):
         rows = rows.expand_as(idx)
         u2 = u * u
         u3 = u2 * u
+
         def scattered(w_a, w_b, scale=None):
             # each node's two contributions summed as autograd sums them (bit-identical)
             g_a, g_b = w_a * grad, w_b * grad
