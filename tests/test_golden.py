@@ -2,7 +2,7 @@
 reorganisation (``tests/golden.py``), and model files saved by that code still load and
 predict the same.
 
-Floats compare to 1e-6 relative by default, so that a CPU with other matrix kernels
+Floats compare to 1e-5 relative by default, so that a CPU with other matrix kernels
 passes; ``LATENTODE_GOLDEN_EXACT=1`` asks for bit-identical results (true on the machine
 that recorded them).
 """
@@ -17,7 +17,8 @@ import pytest
 from tests import golden
 
 EXACT = os.environ.get("LATENTODE_GOLDEN_EXACT") == "1"
-RTOL, ATOL = (0.0, 0.0) if EXACT else (1e-6, 1e-9)
+# 1e-5: the classifier's fit ends 2.3e-6 apart on the 2026-12 CI CPU (its other kernels)
+RTOL, ATOL = (0.0, 0.0) if EXACT else (1e-5, 1e-9)
 
 
 def _compare(got, want, path="") -> list[str]:
@@ -46,24 +47,38 @@ def recorded():
     return json.loads(golden.RESULTS.read_text())
 
 
-@pytest.fixture(scope="module")
-def fresh():
-    """The outputs of this code with ``LatentODE``'s importance weights set equal: the
-    weights are new on purpose (issue 9, tested in ``tests/test_intervals.py``), and
-    with equal weights every other part of a prediction must reproduce the recording."""
+def _as_recorded():
+    """``LatentODE``'s importance weights set equal and its spread factor 1: both are new
+    on purpose (issue 9, tested in ``tests/test_intervals.py`` and
+    ``tests/test_estimator.py``; the spread factor moves only the bands, and the means by
+    rounding), and without them every other part of a prediction must reproduce the
+    recording."""
     import torch
 
+    import latentode.estimators.latent_ode as estimator
     from latentode.models import LatentODEModel
 
     weighted = LatentODEModel.posterior_samples
+    factors = estimator.band_factors
 
     def equal_weights(self, batch, n_samples=10, eps=None):
         samples, log_w = weighted(self, batch, n_samples, eps)
         return samples, torch.zeros_like(log_w)
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(LatentODEModel, "posterior_samples", equal_weights)
+    mp = pytest.MonkeyPatch()
+    mp.setattr(LatentODEModel, "posterior_samples", equal_weights)
+    mp.setattr(estimator, "band_factors", lambda *cells: (1.0, factors(*cells)[1]))
+    return mp
+
+
+@pytest.fixture(scope="module")
+def fresh():
+    """The outputs of this code, as recorded (:func:`_as_recorded`)."""
+    mp = _as_recorded()
+    try:
         return golden.compute_fresh()
+    finally:
+        mp.undo()
 
 
 #: outputs changed on purpose by the reorganisation, each with a test of its own:
@@ -122,6 +137,8 @@ def _normalised(config: dict, estimator: str) -> dict:
     from latentode.training import EventModule, LatentODEModule, TrainingConfig
 
     skip = ("latentode_version", "format_version", "config_sha256")
+    if not EXACT:  # the weights' bytes: their sums are compared instead
+        skip += ("weights_sha256",)
     config = {k: v for k, v in config.items() if k not in skip}
     config["params"] = params_to_json(params_from_json(config["params"]))
     # parameters added later (issue 13), at their defaults
@@ -147,7 +164,11 @@ def _normalised(config: dict, estimator: str) -> dict:
         fields = dict(next(iter(solver.values())))
         fields.pop("interpolation", None)
         config["params"]["solver"] = {next(iter(solver)): fields}
-    config["fitted"] = {**config["fitted"], "module_hparams": hp}
+    fitted = {**config["fitted"], "module_hparams": hp}
+    # the spread factor (issue 9): files without it use 1
+    if fitted.get("spread_scale") == 1.0:
+        fitted.pop("spread_scale")
+    config["fitted"] = fitted
     return config
 
 
@@ -164,7 +185,9 @@ def test_saved_files_unchanged(fresh, recorded):
             g = got["weights"].get(key)
             assert g is not None, f"{name}: weight {key} missing"
             assert g["shape"] == w["shape"], f"{name}: {key} shape"
-            errors += _compare(g["sum"], w["sum"], f"{name}.{key}.sum")
+            # a sum of signed weights cancels: its error is absolute, not relative
+            if not (g["sum"] == w["sum"] or (not EXACT and abs(g["sum"] - w["sum"]) < 1e-5)):
+                errors.append(f"{name}.{key}.sum: {g['sum']!r} != {w['sum']!r}")
             if EXACT:
                 errors += _compare(g["sha"], w["sha"], f"{name}.{key}.sha")
         assert set(got["weights"]) == set(want["weights"]), name
@@ -173,6 +196,15 @@ def test_saved_files_unchanged(fresh, recorded):
 
 def test_old_files_load_and_predict_the_same(recorded):
     from latentode import EventIntensity, LatentODE
+
+    mp = _as_recorded()
+    try:
+        _old_files_predict_the_same(recorded, LatentODE, EventIntensity)
+    finally:
+        mp.undo()
+
+
+def _old_files_predict_the_same(recorded, LatentODE, EventIntensity) -> None:  # noqa: N803
 
     models = golden.HERE / "models"
     _, test = golden.periodic_data()

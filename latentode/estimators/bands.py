@@ -18,6 +18,7 @@ __all__ = [
     "with_levels",
     "band_factor",
     "band_factors",
+    "hidden_cells",
     "widen",
 ]
 
@@ -314,3 +315,47 @@ def band_factors(
             b = mid
     _, spread, noise = min(tried)
     return round(spread, 4), noise
+
+
+def hidden_cells(
+    samples: Sequence[tuple[np.ndarray, np.ndarray]],
+    std: np.ndarray,
+    series: Sequence[Any],
+    n_samples: int,
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """The cells :func:`band_factors` calibrates on: ``(inside, beyond)``, the values each
+    series hides (``target_mask`` set, ``obs_mask`` not) inside the time span it shows and
+    beyond it, each a tuple ``(mu (K, h), std (h,), y (h,), w (h,), p (K, h))``.
+
+    ``samples`` holds one ``(draws (K, n, D), weights (K,))`` per series (normalised
+    importance weights), ``std: (D,)`` the observation std, ``series`` the matching
+    :class:`~latentode.data.batch.Series`. Each series' cells of one kind weigh ``1/h`` in
+    total weight 1, so every series counts once in each kind."""
+    kinds: dict[bool, list[list]] = {k: [[], [], [], [], []] for k in (True, False)}
+    for (draws, p), s in zip(samples, series, strict=True):
+        hidden = (s.target_mask > 0) & ~(s.obs_mask > 0)
+        shown = s.times[(s.obs_mask > 0).any(1)]
+        if not hidden.any() or not len(shown):
+            continue
+        rows, cols = np.nonzero(hidden)
+        within = (s.times[rows] >= shown.min()) & (s.times[rows] <= shown.max())
+        for kind in (True, False):
+            pick = within == kind
+            if not pick.any():
+                continue
+            r, c = rows[pick], cols[pick]
+            parts = kinds[kind]
+            parts[0].append(draws[:, r, c])
+            parts[1].append(std[c])
+            parts[2].append(s.values[r, c])
+            parts[3].append(np.full(len(r), 1.0 / len(r)))
+            parts[4].append(np.repeat(p[:, None], len(r), 1))
+
+    def joined(parts: list[list]) -> tuple[np.ndarray, ...]:
+        if not parts[0]:
+            empty = np.zeros((n_samples, 0))
+            return empty, np.zeros(0), np.zeros(0), np.zeros(0), empty
+        mu, *rest, p = parts
+        return np.concatenate(mu, 1), *(np.concatenate(x) for x in rest), np.concatenate(p, 1)
+
+    return joined(kinds[True]), joined(kinds[False])

@@ -27,7 +27,7 @@ from ..frames import (
 from ..nn.encoders import GAP_SCALE
 from ..nn.solve import SolverConfig  # noqa: TC001 - a parameter type
 from ..training import IrregularDataModule, LatentODEModule
-from .bands import band_factors
+from .bands import band_factors, hidden_cells
 from .base import LightningEstimator
 from .evaluation import LatentEvaluation
 from .latent_inference import LatentInference
@@ -351,34 +351,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         factors for every task."""
         samples = self._samples(val, n_samples, calibrated=False)
         std = self._noise_std(calibrated=False)
-        kinds: dict[bool, list[list]] = {k: [[], [], [], [], []] for k in (True, False)}
-        for (smp, p), s in zip(samples, val, strict=True):
-            hidden = (s.target_mask > 0) & ~(s.obs_mask > 0)
-            shown = s.times[(s.obs_mask > 0).any(1)]
-            if not hidden.any() or not len(shown):
-                continue
-            rows, cols = np.nonzero(hidden)
-            within = (s.times[rows] >= shown.min()) & (s.times[rows] <= shown.max())
-            for kind in (True, False):
-                pick = within == kind
-                if not pick.any():
-                    continue
-                r, c = rows[pick], cols[pick]
-                parts = kinds[kind]
-                parts[0].append(smp[:, r, c])  # (K, h)
-                parts[1].append(std[c])
-                parts[2].append(s.values[r, c])
-                parts[3].append(np.full(len(r), 1.0 / len(r)))
-                parts[4].append(np.repeat(p[:, None], len(r), 1))  # (K, h)
-
-        def cells(parts: list[list]) -> tuple:
-            if not parts[0]:
-                empty = np.zeros((n_samples, 0))
-                return empty, np.zeros(0), np.zeros(0), np.zeros(0), empty
-            mu, *rest, p = parts
-            return np.concatenate(mu, 1), *(np.concatenate(x) for x in rest), np.concatenate(p, 1)
-
-        return band_factors(cells(kinds[True]), cells(kinds[False]))
+        return band_factors(*hidden_cells(samples, std, val, n_samples))
 
     # ----------------------------------------------------------- persistence
     _fitted_schema = {
