@@ -196,3 +196,65 @@ def test_decoder_start_is_validated():
         LatentODEModel(1, decoder_start="cut")
     with pytest.raises(ValueError, match="decoder_start='first'"):
         LatentODEModel(1, decoder_start="scored", poisson=True)
+
+
+def _weights_setup(n=4, k=7):
+    series = _batch(n)
+    model = _tight(LatentODEModel(1, 4, units=16, enc_units=16))
+    model.set_time_scale(0.0, 5.0)
+    model.value_scaler.set(0.3, 2.0)  # the weights are in data units (a Jacobian term)
+    eps = torch.randn(k, n, 4, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    return series, model, eps
+
+
+def test_posterior_weights_are_the_joint_of_the_shown_values_over_q():
+    """log w = log p(x_shown | z) + log p(z) - log q(z | x_shown), computed here with
+    ``torch.distributions`` in data units: the shown cells only, never the held-out ones."""
+    from torch.distributions import Normal
+
+    series, model, eps = _weights_setup()
+    b = collate(series, dtype=torch.float64)
+    assert ((b.target_mask > 0) & (b.obs_mask == 0)).any()  # held-out cells exist
+    with torch.no_grad():
+        samples, log_w = model.posterior_samples(b, 7, eps)
+        mean, std = model.encode(b)
+        z0 = mean + std * eps
+        want_samples = model.observe(model.latent_trajectory(z0, b))
+        obs_std = model.likelihood.std() * model.value_scaler.scale  # data units
+    cells = Normal(samples, obs_std).log_prob(b.values.expand_as(samples)) * b.obs_mask
+    log_px = cells.sum((-1, -2))
+    log_pz = Normal(0.0, 1.0).log_prob(z0).sum(-1)
+    log_qz = Normal(mean, std).log_prob(z0).sum(-1)
+    torch.testing.assert_close(samples, want_samples)
+    torch.testing.assert_close(log_w, log_px + log_pz - log_qz)
+
+
+def test_posterior_weights_ignore_held_out_values_and_batch_mates():
+    series, model, eps = _weights_setup()
+    b = collate(series, dtype=torch.float64)
+    with torch.no_grad():
+        _, log_w = model.posterior_samples(b, 7, eps)
+        hidden = (b.target_mask > 0) & (b.obs_mask == 0)
+        moved = b.values.masked_fill(hidden, 50.0)
+        from dataclasses import replace
+
+        _, log_w_moved = model.posterior_samples(replace(b, values=moved), 7, eps)
+        shown = b.values + 0.5 * (b.obs_mask > 0)
+        _, log_w_shown = model.posterior_samples(replace(b, values=shown), 7, eps)
+        for i, s in enumerate(series):
+            _, alone = model.posterior_samples(
+                collate([s], dtype=torch.float64), 7, eps[:, i : i + 1]
+            )
+            torch.testing.assert_close(alone[:, 0], log_w[:, i], rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(log_w_moved, log_w)
+    assert (log_w_shown - log_w).abs().min() > 1e-3
+
+
+def test_posterior_weights_are_equal_when_the_decoder_starts_at_the_scored_times():
+    series, _, eps = _weights_setup()
+    model = _tight(LatentODEModel(1, 4, units=16, enc_units=16, decoder_start="scored"))
+    model.set_time_scale(0.0, 5.0)
+    with torch.no_grad():
+        samples, log_w = model.posterior_samples(collate(series, dtype=torch.float64), 7, eps)
+    assert samples.shape[:2] == (7, 4)
+    assert torch.equal(log_w, torch.zeros(7, 4, dtype=torch.float64))

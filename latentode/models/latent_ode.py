@@ -345,10 +345,14 @@ class LatentODEModel(TimeScaled):
         IWAE, q is broader than the posterior (a proposal), so unweighted draws
         over-state the spread where many values are seen and blur the mean
         (``benchmarks/README.md``, "Weighted posterior"). Observation times
-        (``poisson``) and labels do not enter the weights."""
+        (``poisson``) and labels do not enter the weights. With
+        ``decoder_start="scored"`` the decoder does not model the values before the first
+        scored time (it reads z0 there), so the weights are equal (all zero)."""
         mean, std = self.encode(batch)
         z0, log_pz, log_qz = reparameterize(mean, std, n_samples, eps)
         samples = self.observe(self.latent_trajectory(z0, batch))
+        if self.decoder_start == "scored":
+            return samples, torch.zeros_like(log_pz)
         shown = replace(batch, target_mask=batch.obs_mask)
         return samples, self.gaussian_log_prob(shown, samples) + log_pz - log_qz
 
