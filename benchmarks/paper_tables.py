@@ -35,6 +35,12 @@ posterior mean (``LatentODEModel.posterior_samples``, 50 draws weighted by the v
 encoder was shown, as ``LatentODE.predict`` predicts) beside ``test_mse``, the protocol's mean
 of the unweighted draws. With z0 at the first scored time (extrapolation, the default) the
 decoder does not model the shown values and the weights are equal.
+
+The training series get a fresh random subset of their points for the encoder at every
+draw (``--train-masks fresh``, the default since 2026-12-06), as the published code does:
+its data loader subsamples each batch when it is collated. Validation and test keep one
+fixed draw. ``--train-masks fixed`` draws the training masks once (this benchmark's
+protocol before 2026-12-06).
 """
 
 from __future__ import annotations
@@ -200,6 +206,23 @@ def protocol(
     return subsample_observed(split_extrapolation(series, cut), fraction, seed)
 
 
+class FreshMasks:
+    """Training transform: a new random ``fraction`` of each series' readable points
+    (``obs_mask``, so in extrapolation only points before the cut) at every draw, as
+    the published code's collate function does. ``scores_seen``: the drawn points are
+    also scored."""
+
+    def __init__(self, fraction: float, seed: int, scores_seen: bool = False) -> None:
+        self.fraction, self.scores_seen = fraction, scores_seen
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, series: list[Series]) -> list[Series]:
+        out = subsample_observed(series, self.fraction, int(self.rng.integers(2**31)))
+        if self.scores_seen:
+            out = [s.with_masks(s.obs_mask, s.target_mask | s.obs_mask) for s in out]
+        return out
+
+
 class ValidationCurve(Callback):
     """Records ``(seconds since the start of fitting, val_mse)`` after each validation."""
 
@@ -269,25 +292,35 @@ def linear_mse(batch) -> float:
 
 def run_one(
     name, dataset, sets, task, fraction, budget, seed, obs_std="learned", scores_seen=False,
-    decoder_start="scored",
+    decoder_start="scored", train_masks="fresh",
 ):  # fmt: skip
     """One cell. ``scores_seen``: in extrapolation, the training bound also scores the
     points the encoder reads (the joint likelihood; validation and test still score only
     the points after the cut). ``decoder_start``: where the VAEs place z0 (see the module
-    docstring)."""
+    docstring). ``train_masks``: ``"fresh"`` draws the training series' encoder points
+    anew at every draw, ``"fixed"`` once."""
     data = sets[dataset][task]
     n = len(data)
     n_tr, n_va = int(0.8 * n), int(0.1 * n)
     masked = protocol(data, task, fraction, seed, cut=sets[dataset]["cut"])
     train, val, test = masked[:n_tr], masked[n_tr : n_tr + n_va], masked[n_tr + n_va :]
-    if scores_seen and task == "extrapolation":
+    seen = scores_seen and task == "extrapolation"
+    transform = None
+    if train_masks == "fresh":
+        pool = data[:n_tr]
+        if task == "extrapolation":
+            pool = split_extrapolation(pool, sets[dataset]["cut"])
+        train, transform = pool, FreshMasks(fraction, seed + 1, scores_seen=seen)
+    elif seen:
         train = [s.with_masks(s.obs_mask, s.target_mask | s.obs_mask) for s in train]
     val_linear = linear_mse(collate(val))
     L.seed_everything(seed, verbose=False)
     module = make_model(
         name, data[0].n_features, budget, obs_std_for(dataset, obs_std), decoder_start
     )
-    dm = IrregularDataModule(train, val, test, batch_size=50, seed=seed)
+    dm = IrregularDataModule(
+        train, val, test, batch_size=50, seed=seed, train_transform=transform
+    )
     curve = ValidationCurve()
     steps_per_epoch = max(1, -(-len(train) // 50))
     trainer = L.Trainer(
@@ -312,6 +345,7 @@ def run_one(
         "model": name,
         "task": task,
         "decoder_start": decoder_start,
+        "train_masks": train_masks,
         "fraction": fraction,
         "test_mse": res["test_mse"],
         "test_mse_weighted": weighted,
@@ -454,6 +488,13 @@ def main() -> None:
         help="where the VAEs place z0: at the first scored time (the published code's "
         "extrapolation; default) or at each series' first time",
     )
+    parser.add_argument(
+        "--train-masks",
+        choices=("fresh", "fixed"),
+        default="fresh",
+        help="the training series' encoder points: drawn anew at every draw, as the "
+        "published code does (default), or once",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
@@ -497,6 +538,7 @@ def main() -> None:
     settings = dict(
         budget, seed=args.seed, hopper_scaling=args.hopper_scaling, obs_std=args.obs_std,
         train_scores_seen=args.train_scores_seen, decoder_start=args.decoder_start,
+        train_masks=args.train_masks,
     )  # fmt: skip
     record = {"budget": args.budget, "tag": tag, "settings": settings}
     sets = load_sets(budget, args.seed, args.hopper_scaling)
@@ -509,7 +551,7 @@ def main() -> None:
                 for name in args.models.split(","):
                     r = run_one(
                         name, dataset, sets, task, f, budget, args.seed, args.obs_std,
-                        args.train_scores_seen, args.decoder_start,
+                        args.train_scores_seen, args.decoder_start, args.train_masks,
                     )  # fmt: skip
                     r["dataset"] = dataset
                     rows.append(r)
