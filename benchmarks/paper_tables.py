@@ -318,9 +318,7 @@ def run_one(
     module = make_model(
         name, data[0].n_features, budget, obs_std_for(dataset, obs_std), decoder_start
     )
-    dm = IrregularDataModule(
-        train, val, test, batch_size=50, seed=seed, train_transform=transform
-    )
+    dm = IrregularDataModule(train, val, test, batch_size=50, seed=seed, train_transform=transform)
     curve = ValidationCurve()
     steps_per_epoch = max(1, -(-len(train) // 50))
     trainer = L.Trainer(
