@@ -1,7 +1,10 @@
+from dataclasses import replace
+
 import lightning as L
 import numpy as np
 import pytest
 import torch
+from torch.distributions import Normal
 
 from latentode.data import Series, collate, subsample_observed
 from latentode.datasets import periodic_series
@@ -210,8 +213,6 @@ def _weights_setup(n=4, k=7):
 def test_posterior_weights_are_the_joint_of_the_shown_values_over_q():
     """log w = log p(x_shown | z) + log p(z) - log q(z | x_shown), computed here with
     ``torch.distributions`` in data units: the shown cells only, never the held-out ones."""
-    from torch.distributions import Normal
-
     series, model, eps = _weights_setup()
     b = collate(series, dtype=torch.float64)
     assert ((b.target_mask > 0) & (b.obs_mask == 0)).any()  # held-out cells exist
@@ -236,8 +237,6 @@ def test_posterior_weights_ignore_held_out_values_and_batch_mates():
         _, log_w = model.posterior_samples(b, 7, eps)
         hidden = (b.target_mask > 0) & (b.obs_mask == 0)
         moved = b.values.masked_fill(hidden, 50.0)
-        from dataclasses import replace
-
         _, log_w_moved = model.posterior_samples(replace(b, values=moved), 7, eps)
         shown = b.values + 0.5 * (b.obs_mask > 0)
         _, log_w_shown = model.posterior_samples(replace(b, values=shown), 7, eps)
