@@ -56,6 +56,7 @@ import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback
+from reference_cells import ReferenceCells, check_reference_dir
 
 from latentode.data import (
     Series,
@@ -405,6 +406,15 @@ def markdown(rows: list[dict], dataset: str, fractions) -> str:
         tail = [f"{np.mean(speed):.1f}"] + ([_reach(to_paper)] if hop else [])
         tail.append(_reach(to_linear))
         lines.append(f"| {name} | " + " | ".join(cells + tail) + " |")
+        if any(r.get("reference_mse") is not None for r in rows if r["model"] == name):
+            ref_cells = []
+            for task in ("interpolation", "extrapolation"):
+                for f in fractions:
+                    r = find(name, task, f)
+                    mse = None if r is None else r.get("reference_mse")
+                    ref_cells.append("-" if mse is None else f"{100 * mse:.3f}")
+            blanks = [""] * (len(head) - len(ref_cells))
+            lines.append(f"| {name}, published code | " + " | ".join(ref_cells + blanks) + " |")
     ref = next((n for n in PAPER_MUJOCO if any(r["model"] == n for r in rows)), None)
     if ref is not None:
         cells = []
@@ -496,6 +506,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
+        "--reference-json",
+        metavar="JSON",
+        help="take the published code's rows from an earlier run's JSON (its runs are "
+        "seeded by --seed, so they repeat) instead of running them again",
+    )
+    parser.add_argument(
+        "--reference-dir",
+        help="the published code's directory (see reference_cells.py): also run it on the "
+        "periodic cells, on a second process while latentode trains, and add its test MSE "
+        "to the table as '<model>, published code'",
+    )
+    parser.add_argument(
         "--tag",
         help="names the JSON (results/paper_<tag>.json) and the README block; "
         "default <budget>_<datasets>",
@@ -540,6 +562,18 @@ def main() -> None:
     )  # fmt: skip
     record = {"budget": args.budget, "tag": tag, "settings": settings}
     sets = load_sets(budget, args.seed, args.hopper_scaling)
+    reference = None
+    if args.reference_dir and "periodic" in args.datasets.split(","):
+        cells = [
+            (name, task, f)
+            for task in args.tasks.split(",")
+            for f in budget["fractions"]
+            for name in args.models.split(",")
+        ]
+        ref_dir = check_reference_dir(args.reference_dir)
+        reference = ReferenceCells(ref_dir, cells, budget, args.seed)
+        reference.start()
+        settings["reference_dir"] = str(args.reference_dir)
     rows = []
     for dataset in args.datasets.split(","):
         if dataset not in sets:
@@ -562,6 +596,25 @@ def main() -> None:
                     # written after every run, so an interrupted run keeps its rows
                     record.update(seconds=time.perf_counter() - started, rows=rows)
                     out.write_text(json.dumps(record, indent=2))
+    ref_rows = {}
+    if reference is not None:
+        reference.join()
+        ref_rows = reference.results
+    elif args.reference_json:
+        earlier = json.loads(Path(args.reference_json).read_text())["rows"]
+        keys = ("reference_mse", "reference_curve", "reference_seconds", "reference_error")
+        ref_rows = {
+            (r["model"], r["task"], r["fraction"]): {k: r[k] for k in keys if k in r}
+            for r in earlier
+            if r.get("dataset") == "periodic"
+        }
+        settings["reference_json"] = str(args.reference_json)
+    if ref_rows:
+        for r in rows:
+            if r["dataset"] == "periodic":
+                r.update(ref_rows.get((r["model"], r["task"], r["fraction"]), {}))
+        record.update(seconds=time.perf_counter() - started, rows=rows)
+        out.write_text(json.dumps(record, indent=2))
     total = time.perf_counter() - started
     text = tables(rows, budget["fractions"])
     print()

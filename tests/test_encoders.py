@@ -1,5 +1,6 @@
 import os
 
+import numpy as np
 import pytest
 import torch
 from torchdiffeq import odeint
@@ -185,12 +186,52 @@ def test_rnn_encoder_is_a_gru_over_reversed_points_with_scaled_gaps():
     torch.testing.assert_close(mean, want_mean)
     torch.testing.assert_close(std, want_std)
     raw = RNNEncoder(2, 3, 8, 16, gap_scale=1.0).double()
-    raw.load_state_dict(enc.state_dict())
+    # a state dict without the factor (as saved before it was a buffer) keeps raw's own
+    raw.load_state_dict({k: v for k, v in enc.state_dict().items() if k != "gap_factor"})
+    assert raw.gap_scale == 1.0
     stretched = raw(args[0] * 20.0, *args[1:], torch.tensor([t0 * 20.0], dtype=torch.float64))
     torch.testing.assert_close(stretched[0], mean)
     torch.testing.assert_close(stretched[1], std)
     with pytest.raises(ValueError, match="gap_scale"):
         RNNEncoder(2, 3, gap_scale=0.0)
+    with pytest.raises(ValueError, match="gap_scale"):
+        RNNEncoder(2, 3, gap_scale="fitted")
+
+
+def test_rnn_encoder_fits_its_gap_factor_to_the_gaps_it_reads():
+    """``gap_scale="fit"``: the first training-mode forward sets the factor to 1 / the
+    median positive gap between consecutive read points of the batch (computed here
+    from the series directly); it stays fixed after, is saved in the state dict, and
+    an eval-mode forward of an unfitted encoder uses 20 and fits nothing."""
+    series = [_series(9, seed=k) for k in range(4)]
+    batch = collate(series)
+    args = (batch.times.double(), batch.values.double(), batch.obs_mask.double())
+    t0 = batch.times[:, 0].double() - 0.1
+    enc = RNNEncoder(2, 3, 8, 16, gap_scale="fit").double()
+    enc.eval()
+    enc(*args, t0)
+    assert float(enc.gap_factor) == 0.0 and enc.gap_scale == 20.0
+    enc.train()
+    enc(*args, t0)
+    gaps = []
+    for s in series:
+        read = np.asarray(s.times)[np.asarray(s.mask).any(axis=1)]
+        gaps += [g for g in np.diff(read) if g > 0]
+    assert enc.gap_scale == pytest.approx(1.0 / np.median(gaps), rel=1e-6)
+    fitted = enc.gap_scale
+    enc(args[0] * 3.0, *args[1:], t0 * 3.0)  # another batch does not refit it
+    assert enc.gap_scale == fitted
+    fixed = RNNEncoder(2, 3, 8, 16, gap_scale=fitted).double()
+    fixed.load_state_dict(enc.state_dict())
+    enc.eval()
+    torch.testing.assert_close(enc(*args, t0)[0], fixed.eval()(*args, t0)[0])
+    copy = RNNEncoder(2, 3, 8, 16, gap_scale="fit").double()
+    copy.load_state_dict(enc.state_dict())
+    assert copy.gap_scale == fitted
+    # each series alone gets what it gets in the batch (eval mode, factor fixed)
+    alone = collate(series[:1])
+    one = enc(alone.times.double(), alone.values.double(), alone.obs_mask.double(), t0[:1])
+    torch.testing.assert_close(one[0], enc(*args, t0)[0][:1])
 
 
 def _reset_dynamo() -> None:

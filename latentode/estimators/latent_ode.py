@@ -24,7 +24,6 @@ from ..frames import (
     scaler_to_dict,
     training_series,
 )
-from ..nn.encoders import GAP_SCALE
 from ..nn.solve import SolverConfig  # noqa: TC001 - a parameter type
 from ..training import IrregularDataModule, LatentODEModule
 from .bands import band_factors, hidden_cells
@@ -212,7 +211,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
             )
         solver = as_solver_config(self.solver)
         if self.encoder == "rnn":  # explicit too; files saved before read raw gaps
-            extra = {**extra, "encoder_gap_scale": GAP_SCALE}
+            extra = {**extra, "encoder_gap_scale": "fit"}
         return dict(
             **extra,
             input_dim=n_features,

@@ -12,7 +12,7 @@ from ..data.batch import IrregularBatch
 from ..nn.bounds import iwae, variational_objective
 from ..nn.covariates import Covariates
 from ..nn.decoders import GRUDecoder, ODEDecoder, Readout
-from ..nn.encoders import GAP_SCALE, ODERNNEncoder, RNNEncoder
+from ..nn.encoders import ODERNNEncoder, RNNEncoder
 from ..nn.intensity import AugmentedField, IntensityHead, cell_poisson_log_likelihood
 from ..nn.likelihoods import (
     BernoulliHead,
@@ -107,8 +107,10 @@ class LatentODEModel(TimeScaled):
         encoder_std_link: ``"softplus"`` or ``"abs"``, the q(z0) head's std link
             (ODE-RNN encoder).
         encoder_gap_scale: factor on the time gaps the GRU encoder (``encoder="rnn"``)
-            reads (:class:`~latentode.nn.encoders.RNNEncoder`): 20 makes the median gap
-            1; ``1`` reproduces models trained before this default.
+            reads (:class:`~latentode.nn.encoders.RNNEncoder`). ``"fit"`` (the default)
+            makes the median gap between the points it reads in its first training batch
+            1; 20 makes the median gap between all time points 1 (the default before
+            2026-12-06); ``1`` reproduces models trained before that.
         poisson: also model *when* each feature is observed, as an inhomogeneous Poisson
             process with rate λ_d(z(t)) per feature (the paper's PhysioNet setup); its
             log-likelihood (scored cells are the events, window = each series' first..last
@@ -167,7 +169,7 @@ class LatentODEModel(TimeScaled):
         encoder_max_step: float = 0.25,
         encoder_cell: str = "gru",
         encoder_std_link: str = "softplus",
-        encoder_gap_scale: float = GAP_SCALE,
+        encoder_gap_scale: float | str = "fit",
         poisson: bool = False,
         poisson_base_rate: float | list[float] = 1.0,
         n_labels: int = 0,

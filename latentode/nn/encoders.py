@@ -332,11 +332,19 @@ class RNNEncoder(nn.Module):
     is the time to the previously processed (later) observation; the final state also
     sees ``gap_scale`` times the gap from the first observation to ``t0``.
     ``gap_scale=20`` (the default) turns the data module's median gap between
-    observations (0.05 rescaled units, :func:`~latentode.data.scaling.fit_time_scale`)
+    time points (0.05 rescaled units, :func:`~latentode.data.scaling.fit_time_scale`)
     into 1: a raw gap of 0.05 reaches a freshly initialised GRU's gates about 20x weaker
     than the values do (on the periodic toy with half the points seen the Latent ODE's
     test MSE after 300 steps was 3-4x higher for it; issue 9, ``benchmarks/README.md``).
     ``1`` is the unscaled input of earlier versions.
+
+    ``gap_scale="fit"`` sizes the factor from the gaps the encoder actually reads: at the
+    first forward pass in training mode it becomes ``1 / median`` of the positive gaps
+    between consecutive read points of that batch, and stays fixed after (the buffer
+    ``gap_factor``, saved with the model; before it is fitted the factor is 20). When
+    the encoder reads a fraction of the points, those gaps are longer than the median
+    gap between all points, and a fixed factor of 20 feeds the GRU inputs of 10 and more
+    (issue 9 item 6, ``benchmarks/README.md``, "The GRU encoder's gap input").
     Same call signature and output as :class:`ODERNNEncoder`.
     """
 
@@ -348,15 +356,40 @@ class RNNEncoder(nn.Module):
         units: int = 100,
         *,
         reverse: bool = True,
-        gap_scale: float = GAP_SCALE,
+        gap_scale: float | str = GAP_SCALE,
     ) -> None:
         super().__init__()
-        if not gap_scale > 0:
-            raise ValueError(f"gap_scale must be > 0, got {gap_scale!r}.")
+        fit = isinstance(gap_scale, str)
+        if fit and gap_scale != "fit":
+            raise ValueError(f"gap_scale must be a number > 0 or 'fit', got {gap_scale!r}.")
+        if not fit and not (isinstance(gap_scale, (int, float)) and gap_scale > 0):
+            raise ValueError(f"gap_scale must be a number > 0 or 'fit', got {gap_scale!r}.")
         self.input_dim, self.latent_dim, self.hidden_dim = input_dim, latent_dim, hidden_dim
         self.gru = nn.GRUCell(2 * input_dim + 1, hidden_dim)
         self.head = PosteriorHead(hidden_dim + 1, latent_dim, units)
-        self.reverse, self.gap_scale = reverse, float(gap_scale)
+        self.reverse, self.fits_gap_scale = reverse, fit
+        #: the factor on the gaps; 0 until fitted when ``gap_scale="fit"``
+        self.register_buffer("gap_factor", torch.tensor(0.0 if fit else float(gap_scale)))
+
+    @property
+    def gap_scale(self) -> float:
+        """The factor in use on the time gaps (20 while a ``"fit"`` one is unfitted)."""
+        factor = float(self.gap_factor)
+        return factor if factor > 0 else GAP_SCALE
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        # files saved before the buffer existed used the constructor's fixed factor
+        key = prefix + "gap_factor"
+        if key not in state_dict:
+            state_dict[key] = self.gap_factor.detach().clone()
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    @torch.no_grad()
+    def _fit_gap_factor(self, gaps: torch.Tensor, valid: torch.Tensor) -> None:
+        """Set the factor to ``1 / median`` of the positive read gaps ``gaps[valid]``."""
+        read = gaps[valid & (gaps > 0)]
+        if read.numel():
+            self.gap_factor.fill_(1.0 / float(torch.quantile(read.double(), 0.5)))
 
     def forward(
         self, times: torch.Tensor, values: torch.Tensor, obs_mask: torch.Tensor, t0: torch.Tensor
@@ -367,6 +400,8 @@ class RNNEncoder(nn.Module):
         b = times.shape[0]
         h = values.new_zeros(b, self.hidden_dim)
         gaps = torch.cat([torch.zeros_like(t[:, :1]), (t[:, 1:] - t[:, :-1]).abs()], dim=1)
+        if self.fits_gap_scale and self.training and not float(self.gap_factor) > 0:
+            self._fit_gap_factor(gaps[:, 1:], valid[:, 1:])
         inputs = torch.cat([x, m, (self.gap_scale * gaps)[..., None]], dim=-1)  # (B, M, 2D+1)
         for j in range(t.shape[1]):
             upd = self.gru(inputs[:, j], h)
