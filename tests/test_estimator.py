@@ -140,6 +140,26 @@ def test_save_load_bit_identical_and_tamper(fitted, tmp_path):
         LatentODE.load(tmp_path / "nowhere")
 
 
+def test_gru_encoder_saves_its_fitted_gap_factor(tmp_path):
+    """``encoder="rnn"`` fits the factor on its time gaps at the first training batch;
+    the saved model loads with that factor and predicts bit for bit the same."""
+    torch.manual_seed(0)
+    df = _frame()
+    model = LatentODE(
+        encoder="rnn", latent_dim=4, hidden_dim=8, units=32, max_epochs=2, batch_size=16,
+        verbose=False, seed=0,
+    )  # fmt: skip
+    model.fit(df)
+    encoder = model.module_.model.encoder
+    assert float(encoder.gap_factor) > 0 and encoder.gap_scale != 20.0
+    loaded = LatentODE.load(model.save(tmp_path / "m"))
+    assert loaded.module_.model.encoder.gap_scale == encoder.gap_scale
+    sub = df[df["id"].isin(["s0", "s4"])]
+    a = model.predict(sub, times=[0.3, 1.7], n_samples=20)
+    b = loaded.predict(sub, times=[0.3, 1.7], n_samples=20)
+    pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
 def test_predict_rejects_other_targets_and_bad_quantiles(fitted):
     model, df = fitted
     with pytest.raises(DataFrameError):
