@@ -168,7 +168,7 @@ def test_gru_encoder_fitted_gap_factor_leaves_the_plateau_from_few_points(tmp_pa
     inputs of 5-30 and the model stayed on the plateau (0.483-0.509 over three data
     seeds in ``benchmarks/paper_tables.py``'s cell, about the constant predictor's). With
     the factor fitted to the gaps it reads (``encoder_gap_scale="fit"``, the default) the
-    same cell reached 0.289-0.295. Here both run on one draw of that cell (seed 1, no
+    same cell reached 0.289-0.378. Here both run on one draw of that cell (seed 1, no
     validation passes): 0.357 fitted against 0.478 fixed when written, the constant
     predictor 0.510. Fitted must be below 0.8 of the constant's and 0.85 of the fixed."""
     fitted, constant_mse = _gru_extrapolation_mse(tmp_path / "fit", "fit")
