@@ -228,6 +228,8 @@ def test_rnn_encoder_fits_its_gap_factor_to_the_gaps_it_reads():
     copy = RNNEncoder(2, 3, 8, 16, gap_scale="fit").double()
     copy.load_state_dict(enc.state_dict())
     assert copy.gap_scale == fitted
+    copy.train()(args[0] * 3.0, *args[1:], t0 * 3.0)  # a loaded factor is not refitted
+    assert copy.gap_scale == fitted
     # each series alone gets what it gets in the batch (eval mode, factor fixed)
     alone = collate(series[:1])
     one = enc(alone.times.double(), alone.values.double(), alone.obs_mask.double(), t0[:1])

@@ -370,6 +370,7 @@ class RNNEncoder(nn.Module):
         self.reverse, self.fits_gap_scale = reverse, fit
         #: the factor on the gaps; 0 until fitted when ``gap_scale="fit"``
         self.register_buffer("gap_factor", torch.tensor(0.0 if fit else float(gap_scale)))
+        self._needs_fit = fit  # a Python flag: no device sync per forward pass
 
     @property
     def gap_scale(self) -> float:
@@ -377,12 +378,17 @@ class RNNEncoder(nn.Module):
         factor = float(self.gap_factor)
         return factor if factor > 0 else GAP_SCALE
 
+    def _factor(self) -> torch.Tensor:
+        """:attr:`gap_scale` as a 0-d tensor, without reading it back from the device."""
+        return torch.where(self.gap_factor > 0, self.gap_factor, GAP_SCALE)
+
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
         # files saved before the buffer existed used the constructor's fixed factor
         key = prefix + "gap_factor"
         if key not in state_dict:
             state_dict[key] = self.gap_factor.detach().clone()
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+        self._needs_fit = self.fits_gap_scale and not float(self.gap_factor) > 0
 
     @torch.no_grad()
     def _fit_gap_factor(self, gaps: torch.Tensor, valid: torch.Tensor) -> None:
@@ -390,6 +396,7 @@ class RNNEncoder(nn.Module):
         read = gaps[valid & (gaps > 0)]
         if read.numel():
             self.gap_factor.fill_(1.0 / float(torch.quantile(read.double(), 0.5)))
+            self._needs_fit = False
 
     def forward(
         self, times: torch.Tensor, values: torch.Tensor, obs_mask: torch.Tensor, t0: torch.Tensor
@@ -400,12 +407,13 @@ class RNNEncoder(nn.Module):
         b = times.shape[0]
         h = values.new_zeros(b, self.hidden_dim)
         gaps = torch.cat([torch.zeros_like(t[:, :1]), (t[:, 1:] - t[:, :-1]).abs()], dim=1)
-        if self.fits_gap_scale and self.training and not float(self.gap_factor) > 0:
+        if self._needs_fit and self.training:
             self._fit_gap_factor(gaps[:, 1:], valid[:, 1:])
-        inputs = torch.cat([x, m, (self.gap_scale * gaps)[..., None]], dim=-1)  # (B, M, 2D+1)
+        factor = self._factor().to(gaps.dtype)
+        inputs = torch.cat([x, m, (factor * gaps)[..., None]], dim=-1)  # (B, M, 2D+1)
         for j in range(t.shape[1]):
             upd = self.gru(inputs[:, j], h)
             h = torch.where(valid[:, j, None], upd, h)
         t_last = t.gather(1, (counts - 1).clamp_min(0)[:, None]).squeeze(1)
         last_gap = torch.where(counts > 0, (t_last - t0).abs(), torch.zeros_like(t0))
-        return self.head(torch.cat([h, self.gap_scale * last_gap[:, None]], dim=-1))
+        return self.head(torch.cat([h, factor * last_gap[:, None]], dim=-1))
