@@ -192,7 +192,7 @@ def test_saved_files_unchanged(fresh, recorded):
                 errors += _compare(g["sha"], w["sha"], f"{name}.{key}.sha")
         # the GRU encoder's gap factor is a saved buffer since issue 9 item 6; older
         # files have only module_hparams["encoder_gap_scale"] (1 as recorded)
-        added = {"model.encoder.gap_factor"} & set(got["weights"]) - set(want["weights"])
+        added = {"model.encoder.gap_factor"} & (set(got["weights"]) - set(want["weights"]))
         for key in added:
             assert got["weights"][key]["sum"] == 1.0, f"{name}: {key}"
         assert set(got["weights"]) - added == set(want["weights"]), name

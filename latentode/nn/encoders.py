@@ -343,7 +343,8 @@ class RNNEncoder(nn.Module):
     between consecutive read points of that batch, and stays fixed after (the buffer
     ``gap_factor``, saved with the model; before it is fitted the factor is 20). When
     the encoder reads a fraction of the points, those gaps are longer than the median
-    gap between all points, and a fixed factor of 20 feeds the GRU inputs of 10 and more
+    gap between all points, and a fixed factor of 20 feeds the GRU inputs of 4-7 (median)
+    and up to 20-36 at 10-20% of the points read
     (issue 9 item 6, ``benchmarks/README.md``, "The GRU encoder's gap input").
     Same call signature and output as :class:`ODERNNEncoder`.
     """
