@@ -6,7 +6,8 @@ import torch
 from torchdiffeq import odeint
 
 from latentode.data.batch import Series, collate
-from latentode.nn.encoders import GatedMLPCell, ODERNNEncoder, RNNEncoder
+from latentode.nn.cells import GatedMLPCell, LinearGRUCell
+from latentode.nn.encoders import ODERNNEncoder, RNNEncoder
 
 
 def _series(n, d=2, seed=0, obs_frac=0.7):
@@ -21,7 +22,10 @@ def _series(n, d=2, seed=0, obs_frac=0.7):
 ENCODERS = [
     lambda: ODERNNEncoder(2, 3, 8, 16, max_step=0.02),
     lambda: ODERNNEncoder(2, 3, 8, 16, max_step=0.02, cell="mlp", std_link="abs"),
+    lambda: ODERNNEncoder(2, 3, 8, 16, max_step=0.02, cell="linear_gru"),
     lambda: RNNEncoder(2, 3, 8, 16),
+    lambda: RNNEncoder(2, 3, 8, 16, cell="linear_gru"),
+    lambda: RNNEncoder(2, 3, 8, 16, cell="mlp"),
 ]
 
 
@@ -146,6 +150,39 @@ def test_gated_mlp_cell_matches_its_formula():
     assert torch.allclose(cell(x, state), state, atol=1e-12)
 
 
+def test_linear_gru_cell_matches_its_formula_in_numpy():
+    """The gates of a GRU and an unsquashed candidate, computed independently in numpy."""
+    torch.manual_seed(0)
+    cell = LinearGRUCell(4, 3).double()
+    x = torch.randn(5, 4, dtype=torch.float64)
+    h = torch.randn(5, 3, dtype=torch.float64)
+    wi, bi = cell.input_map.weight.detach().numpy(), cell.input_map.bias.detach().numpy()
+    wh, bh = cell.state_map.weight.detach().numpy(), cell.state_map.bias.detach().numpy()
+    xn, hn = x.numpy(), h.numpy()
+    gi, gh = xn @ wi.T + bi, hn @ wh.T + bh
+
+    def sig(a):
+        return 1.0 / (1.0 + np.exp(-a))
+
+    r, u = sig(gi[:, :3] + gh[:, :3]), sig(gi[:, 3:6] + gh[:, 3:6])
+    cand = gi[:, 6:] + r * gh[:, 6:]
+    want = (1 - u) * cand + u * hn
+    np.testing.assert_allclose(cell(x, h).detach().numpy(), want, rtol=1e-12, atol=1e-12)
+    # unlike nn.GRUCell's, the candidate is not confined to [-1, 1]: a closed update gate
+    # passes a large input straight into the state
+    with torch.no_grad():
+        cell.input_map.bias[3:6].fill_(-1e3)
+        cell.input_map.weight[6:].zero_()
+        cell.input_map.weight[6:, 0] = 1.0
+        cell.state_map.weight[6:].zero_()
+        cell.state_map.bias.zero_()
+        cell.input_map.bias[6:].zero_()
+    big = torch.zeros(2, 4, dtype=torch.float64)
+    big[:, 0] = torch.tensor([7.0, -30.0])
+    np.testing.assert_allclose(cell(big, torch.zeros(2, 3, dtype=torch.float64)).detach().numpy(),
+                               big[:, :1].expand(2, 3).numpy(), atol=1e-12)  # fmt: skip
+
+
 def test_mlp_cell_std_channel_does_not_move_between_observations():
     enc = ODERNNEncoder(1, 2, 3, 8, cell="mlp").double()
     h = torch.randn(4, 6, dtype=torch.float64)
@@ -250,7 +287,7 @@ def _compiled_graphs() -> int:
 
 
 @pytest.mark.parametrize(
-    "method, cell", [("midpoint", "gru"), ("rk4", "mlp"), ("euler", "gru")]
+    "method, cell", [("midpoint", "gru"), ("rk4", "mlp"), ("euler", "linear_gru")]
 )
 def test_compiled_step_matches_the_eager_encoder(method, cell):
     """The compiled per-observation step (captured by dynamo, run by aot_eager: fast to
@@ -325,3 +362,25 @@ def test_compile_needs_a_fixed_step_method_and_the_odernn_encoder():
         LatentODEModule(1, 2, training=dict(compile="yes"))
     module = LatentODEModule(1, 2, hidden_dim=4, units=8, training=dict(compile=True))
     assert module.model.encoder.compiled
+
+
+def test_weights_saved_from_a_gru_cell_load_into_a_default_model():
+    """Models saved before the linear candidate became the ODE-RNN's default carry
+    ``nn.GRUCell`` weights; a model built with today's default takes them and encodes as
+    the saved one did."""
+    from latentode.models import LatentODEModel
+
+    torch.manual_seed(0)
+    saved = LatentODEModel(2, 3, hidden_dim=8, encoder_cell="gru").double()
+    loaded = LatentODEModel(2, 3, hidden_dim=8).double()
+    assert isinstance(loaded.encoder.gru, LinearGRUCell)
+    loaded.load_state_dict(saved.state_dict())
+    assert isinstance(loaded.encoder.gru, torch.nn.GRUCell)
+    batch = collate([_series(n, seed=i) for i, n in enumerate([4, 7])])
+    want, got = saved.encode(batch.to(torch.float64)), loaded.encode(batch.to(torch.float64))
+    for a, b in zip(got, want, strict=True):
+        assert torch.equal(a, b)
+    # and a default model's own weights load back into the linear cell
+    fresh = LatentODEModel(2, 3, hidden_dim=8)
+    LatentODEModel(2, 3, hidden_dim=8).load_state_dict(fresh.state_dict())
+    assert isinstance(fresh.encoder.gru, LinearGRUCell)

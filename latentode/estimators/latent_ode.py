@@ -24,6 +24,7 @@ from ..frames import (
     scaler_to_dict,
     training_series,
 )
+from ..models.latent_ode import DEFAULT_CELLS
 from ..nn.solve import SolverConfig  # noqa: TC001 - a parameter type
 from ..training import IrregularDataModule, LatentODEModule
 from .bands import band_factors, hidden_cells
@@ -212,6 +213,8 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         solver = as_solver_config(self.solver)
         if self.encoder == "rnn":  # explicit too; files saved before read raw gaps
             extra = {**extra, "encoder_gap_scale": "fit"}
+        if self.encoder in DEFAULT_CELLS:  # explicit: files saved before used nn.GRUCell
+            extra = {**extra, "encoder_cell": DEFAULT_CELLS[self.encoder]}
         return dict(
             **extra,
             input_dim=n_features,
@@ -394,6 +397,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         # files saved before the midpoint default encoded with rk4
         hparams.setdefault("encoder_method", "rk4")
         hparams.setdefault("encoder_gap_scale", 1.0)  # and the GRU encoder read raw gaps
+        hparams.setdefault("encoder_cell", "gru")  # and both encoders updated with nn.GRUCell
         self.module_ = LatentODEModule.from_hparams(hparams)
         # 1: files saved before the factors were calibrated
         self.noise_scale_ = float(state.get("noise_scale", 1.0))

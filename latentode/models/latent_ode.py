@@ -25,7 +25,7 @@ from ..nn.mtan import MTANEncoder
 from ..nn.solve import SolverConfig, solve_at_times
 from .timescale import TimeScaled, ValueScaler
 
-__all__ = ["LatentODEModel"]
+__all__ = ["LatentODEModel", "DEFAULT_CELLS"]
 
 
 def _decoder(
@@ -52,6 +52,9 @@ def _decoder(
 
 #: where z0 sits in time (``LatentODEModel(decoder_start=...)``)
 DECODER_STARTS = ("first", "scored")
+
+#: each recurrent encoder's update when ``encoder_cell`` is None (issue 9 item 6)
+DEFAULT_CELLS = {"odernn": "linear_gru", "rnn": "gru"}
 
 
 def first_scored_time(times: torch.Tensor, target_mask: torch.Tensor) -> torch.Tensor:
@@ -102,8 +105,10 @@ class LatentODEModel(TimeScaled):
             ``"rk4"`` in the encoder's forward and backward at the paper's settings, 1.5e-4
             from a tight solve there, and learned faster per step in the same run against
             the published code (``benchmarks/README.md``, issue 9/10).
-        encoder_cell: the ODE-RNN's update at each observation, ``"gru"`` or ``"mlp"``
-            (:class:`~latentode.nn.encoders.GatedMLPCell`).
+        encoder_cell: the recurrent encoder's update, ``"gru"``, ``"linear_gru"`` or
+            ``"mlp"`` (:mod:`latentode.nn.cells`). ``None``: :data:`DEFAULT_CELLS`, the
+            linear candidate for the ODE-RNN (off the periodic plateau from 10% of the
+            points; ``benchmarks/README.md``), ``nn.GRUCell`` for the GRU encoder.
         encoder_std_link: ``"softplus"`` or ``"abs"``, the q(z0) head's std link
             (ODE-RNN encoder).
         encoder_gap_scale: factor on the time gaps the GRU encoder (``encoder="rnn"``)
@@ -167,7 +172,7 @@ class LatentODEModel(TimeScaled):
         solver: SolverConfig | dict | None = None,
         encoder_method: str = "midpoint",
         encoder_max_step: float = 0.25,
-        encoder_cell: str = "gru",
+        encoder_cell: str | None = None,
         encoder_std_link: str = "softplus",
         encoder_gap_scale: float | str = "fit",
         poisson: bool = False,
@@ -190,6 +195,8 @@ class LatentODEModel(TimeScaled):
         if n_context and (decoder != "ode" or poisson):
             raise ValueError("covariates (statics or inputs) need decoder='ode' and poisson=False.")
         enc_dim = input_dim + n_context  # the encoder reads the context as extra features
+        if encoder_cell is None:
+            encoder_cell = DEFAULT_CELLS.get(encoder, "gru")
         if encoder == "odernn":
             self.encoder: nn.Module = ODERNNEncoder(
                 enc_dim, latent_dim, hidden_dim, enc_units, enc_depth, method=encoder_method,
@@ -197,8 +204,9 @@ class LatentODEModel(TimeScaled):
             )  # fmt: skip
         elif encoder == "rnn":
             self.encoder = RNNEncoder(
-                enc_dim, latent_dim, hidden_dim, enc_units, gap_scale=encoder_gap_scale
-            )
+                enc_dim, latent_dim, hidden_dim, enc_units, gap_scale=encoder_gap_scale,
+                cell=encoder_cell,
+            )  # fmt: skip
         elif encoder == "mtan":
             self.encoder = MTANEncoder(enc_dim, latent_dim, hidden_dim, enc_units)
         else:

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .cells import CELLS, GatedMLPCell, LinearGRUCell, make_cell
 from .mlp import init_weights, mlp
 from .odefunc import ODEFunc
 from .solve import WRITTEN_OUT_METHODS, evolve
@@ -23,6 +24,7 @@ __all__ = [
     "ODERNNEncoder",
     "RNNEncoder",
     "GatedMLPCell",
+    "LinearGRUCell",
     "ordered_observations",
     "CELLS",
     "STD_LINKS",
@@ -32,9 +34,6 @@ __all__ = [
 #: the GRU encoder's default factor on its time gaps: the data module rescales times so the
 #: median gap between observations is 0.05, which this makes 1
 GAP_SCALE = 20.0
-
-#: recurrent updates an encoder may use at each observation
-CELLS = ("gru", "mlp")
 
 
 def ordered_observations(
@@ -101,47 +100,6 @@ class PosteriorHead(nn.Module):
         return mean, nn.functional.softplus(raw) + 1e-4
 
 
-class GatedMLPCell(nn.Module):
-    """A GRU-style update whose gates and candidate are one-hidden-layer MLPs.
-
-    The state is ``[mean, std]`` (``2 * hidden_dim``); the candidate mean is linear
-    (not squashed by ``tanh``), the candidate std is ``|.|``, and both are mixed with
-    the old state by the update gate. This is the update of the published Latent ODE
-    encoder; it lets the encoder state grow with the evidence it has read.
-
-    ``forward(x (B, input_dim), state (B, 2 * hidden_dim)) -> (B, 2 * hidden_dim)``.
-    """
-
-    def __init__(self, input_dim: int, hidden_dim: int, units: int = 100) -> None:
-        super().__init__()
-        self.hidden_dim = hidden_dim
-        d = 2 * hidden_dim + input_dim
-        self.update = mlp(d, hidden_dim, units, 1, "tanh")
-        self.reset = mlp(d, hidden_dim, units, 1, "tanh")
-        self.candidate = mlp(d, 2 * hidden_dim, units, 1, "tanh")
-        for net in (self.update, self.reset, self.candidate):
-            init_weights(net)
-
-    def forward(self, x: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
-        mean, std = state.chunk(2, dim=-1)
-        joint = torch.cat([state, x], dim=-1)
-        u = torch.sigmoid(self.update(joint))
-        r = torch.sigmoid(self.reset(joint))
-        new_mean, new_std = self.candidate(torch.cat([mean * r, std * r, x], dim=-1)).chunk(2, -1)
-        mean = (1 - u) * new_mean + u * mean
-        std = (1 - u) * new_std.abs() + u * std
-        return torch.cat([mean, std], dim=-1)
-
-
-def _make_cell(cell: str, input_dim: int, hidden_dim: int, units: int) -> tuple[nn.Module, int]:
-    """The update at each observation and the size of the state it carries."""
-    if cell == "gru":
-        return nn.GRUCell(input_dim, hidden_dim), hidden_dim
-    if cell == "mlp":
-        return GatedMLPCell(input_dim, hidden_dim, units), 2 * hidden_dim
-    raise ValueError(f"cell must be one of {CELLS}, got {cell!r}.")
-
-
 class ODERNNEncoder(nn.Module):
     """ODE-RNN run backwards, from a series' last observation to its first, then to ``t0``.
 
@@ -158,9 +116,10 @@ class ODERNNEncoder(nn.Module):
         max_step: largest step of a fixed-step method, in rescaled time.
         reverse: run latest-to-earliest (the model). ``False`` runs forwards, for
             ablations only.
-        cell: the update at each observation: ``"gru"`` (``nn.GRUCell``) or ``"mlp"``
-            (:class:`GatedMLPCell`, a mean and a std channel; only the mean evolves
-            under the ODE between observations).
+        cell: the update at each observation: ``"gru"`` (``nn.GRUCell``),
+            ``"linear_gru"`` (:class:`LinearGRUCell`, its candidate not squashed) or
+            ``"mlp"`` (:class:`GatedMLPCell`, a mean and a std channel; only the mean
+            evolves under the ODE between observations).
         std_link: ``"softplus"`` or ``"abs"``, how the q(z0) head makes its std positive.
 
     ``forward(times (B, N), values (B, N, D), obs_mask (B, N, D), t0 (B,))``
@@ -184,12 +143,21 @@ class ODERNNEncoder(nn.Module):
         super().__init__()
         self.input_dim, self.latent_dim, self.hidden_dim = input_dim, latent_dim, hidden_dim
         self.func = ODEFunc(hidden_dim, units, depth, "tanh")
-        self.gru, self.state_dim = _make_cell(cell, 2 * input_dim, hidden_dim, units)
+        self.gru, self.state_dim = make_cell(cell, 2 * input_dim, hidden_dim, units)
         self.head = PosteriorHead(self.state_dim, latent_dim, units, std_link)
         self.method, self.max_step, self.reverse = method, max_step, reverse
         #: ``torch.compile`` options while :meth:`compile_step` is on (else ``None``)
         self._compile_options: dict | None = None
         self._compiled: Any = None  # (id of the encoder they call, substep, step)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        # weights saved from an ``nn.GRUCell`` (every ODE-RNN encoder trained before the
+        # linear candidate became the model's default) load into one
+        if prefix + "gru.weight_ih" in state_dict and isinstance(self.gru, LinearGRUCell):
+            self.gru = nn.GRUCell(self.gru.input_map.in_features, self.hidden_dim).to(
+                self.gru.input_map.weight
+            )
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def compile_step(self, enable: bool = True, **options: Any) -> ODERNNEncoder:
         """Run each observation's step through ``torch.compile(dynamic=True, **options)``:
@@ -346,7 +314,9 @@ class RNNEncoder(nn.Module):
     gap between all points, and a fixed factor of 20 feeds the GRU inputs of 4-7 (median)
     and up to 20-36 at 10-20% of the points read
     (issue 9 item 6, ``benchmarks/README.md``, "The GRU encoder's gap input").
-    Same call signature and output as :class:`ODERNNEncoder`.
+    ``cell``: the recurrent update, as :class:`ODERNNEncoder`'s (``"gru"``,
+    ``"linear_gru"`` or ``"mlp"``). Same call signature and output as
+    :class:`ODERNNEncoder`.
     """
 
     def __init__(
@@ -358,6 +328,7 @@ class RNNEncoder(nn.Module):
         *,
         reverse: bool = True,
         gap_scale: float | str = GAP_SCALE,
+        cell: str = "gru",
     ) -> None:
         super().__init__()
         fit = isinstance(gap_scale, str)
@@ -366,8 +337,8 @@ class RNNEncoder(nn.Module):
         if not fit and not (isinstance(gap_scale, (int, float)) and gap_scale > 0):
             raise ValueError(f"gap_scale must be a number > 0 or 'fit', got {gap_scale!r}.")
         self.input_dim, self.latent_dim, self.hidden_dim = input_dim, latent_dim, hidden_dim
-        self.gru = nn.GRUCell(2 * input_dim + 1, hidden_dim)
-        self.head = PosteriorHead(hidden_dim + 1, latent_dim, units)
+        self.gru, self.state_dim = make_cell(cell, 2 * input_dim + 1, hidden_dim, units)
+        self.head = PosteriorHead(self.state_dim + 1, latent_dim, units)
         self.reverse, self.fits_gap_scale = reverse, fit
         #: the factor on the gaps; 0 until fitted when ``gap_scale="fit"``
         self.register_buffer("gap_factor", torch.tensor(0.0 if fit else float(gap_scale)))
@@ -406,7 +377,7 @@ class RNNEncoder(nn.Module):
             times, values, obs_mask, latest_first=self.reverse
         )
         b = times.shape[0]
-        h = values.new_zeros(b, self.hidden_dim)
+        h = values.new_zeros(b, self.state_dim)
         gaps = torch.cat([torch.zeros_like(t[:, :1]), (t[:, 1:] - t[:, :-1]).abs()], dim=1)
         if self._needs_fit and self.training:
             self._fit_gap_factor(gaps[:, 1:], valid[:, 1:])
