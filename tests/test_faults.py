@@ -67,7 +67,9 @@ def test_divergence_from_the_start_is_a_training_error_naming_the_learning_rate(
     model = LatentODE(max_epochs=5, lr=1e3, **SMALL)
     with pytest.raises(TrainingError, match=r"lr=") as err:
         _quiet_fit(model, df)
-    assert "diverg" in str(err.value) or "blew up" in str(err.value)
+    # how it shows depends on the encoder: a loss that blows up, or (the linear-candidate
+    # ODE-RNN encoder, whose state is not squashed) a gradient that overflows first
+    assert any(w in str(err.value) for w in ("diverg", "blew up", "non-finite"))
     assert not hasattr(model, "module_") and not hasattr(model, "scaler_")
 
 
