@@ -381,6 +381,6 @@ def test_weights_saved_from_a_gru_cell_load_into_a_default_model():
     for a, b in zip(got, want, strict=True):
         assert torch.equal(a, b)
     # and a default model's own weights load back into the linear cell
-    fresh = LatentODEModel(2, 3, hidden_dim=8)
-    LatentODEModel(2, 3, hidden_dim=8).load_state_dict(fresh.state_dict())
-    assert isinstance(fresh.encoder.gru, LinearGRUCell)
+    again = LatentODEModel(2, 3, hidden_dim=8)
+    again.load_state_dict(LatentODEModel(2, 3, hidden_dim=8).state_dict())
+    assert isinstance(again.encoder.gru, LinearGRUCell)

@@ -139,27 +139,37 @@ class _FreshFraction:
         return subsample_observed(series, self.fraction, int(self.rng.integers(2**31)))
 
 
-def _gru_extrapolation_mse(tmp_path, gap_scale) -> tuple[float, float]:
-    """The quick paper budget's GRU-encoder Latent ODE (latent 10, one hidden layer of
-    100 units, learned observation std, z0 at the first scored time) extrapolating the
-    periodic toy's second half from 20% of the first half's points: test MSE of the
-    posterior mean after 300 steps, and the constant predictor's."""
-    from latentode.data.protocols import split_extrapolation
-
-    series = split_extrapolation(periodic_series(500, 100, 5.0, seed=1), 0.5)
-    train, test = series[:400], subsample_observed(series[450:], 0.2, seed=1)
-    L.seed_everything(1, verbose=False)
+def _quick_cell_mse(tmp_path, series, fraction: float, seed: int, **model_kwargs):
+    """A cell of the quick paper budget: a Latent ODE (latent 10, one hidden layer of 100
+    units, learned observation std) trained 300 steps on ``series[:400]``, its encoder
+    reading a fresh ``fraction`` of each series' readable points at every batch, tested
+    on ``series[450:]`` with a fixed ``fraction``: the posterior mean's test MSE and the
+    constant predictor's."""
+    train, test = series[:400], subsample_observed(series[450:], fraction, seed=seed)
+    L.seed_everything(seed, verbose=False)
     dm = IrregularDataModule(
-        train, batch_size=50, seed=1, train_transform=_FreshFraction(0.2, seed=2)
+        train, batch_size=50, seed=seed, train_transform=_FreshFraction(fraction, seed + 1)
     )
     module = LatentODEModule(
-        1, 10, encoder="rnn", hidden_dim=20, units=100, depth=1, decoder_start="scored",
-        encoder_gap_scale=gap_scale, training=dict(lr=1e-2, kl_delay=5, kl_rate=0.95),
+        1, 10, hidden_dim=20, units=100, depth=1,
+        training=dict(lr=1e-2, kl_delay=5, kl_rate=0.95), **model_kwargs,
     )  # fmt: skip
     batch, pred = _fit_and_predict(module, dm, test, 300, tmp_path)
     constant = batch.values[batch.target_mask > 0].mean()
     constant_mse = float(masked_errors(batch, torch.full_like(pred, float(constant)))["mse"][0])
     return float(masked_errors(batch, pred)["mse"][0]), constant_mse
+
+
+def _gru_extrapolation_mse(tmp_path, gap_scale) -> tuple[float, float]:
+    """The GRU-encoder Latent ODE (z0 at the first scored time) extrapolating the
+    periodic toy's second half from 20% of the first half's points."""
+    from latentode.data.protocols import split_extrapolation
+
+    series = split_extrapolation(periodic_series(500, 100, 5.0, seed=1), 0.5)
+    return _quick_cell_mse(
+        tmp_path, series, 0.2, 1, encoder="rnn", decoder_start="scored",
+        encoder_gap_scale=gap_scale,
+    )  # fmt: skip
 
 
 def test_gru_encoder_fitted_gap_factor_leaves_the_plateau_from_few_points(tmp_path):
@@ -181,24 +191,10 @@ def test_gru_encoder_fitted_gap_factor_leaves_the_plateau_from_few_points(tmp_pa
 
 
 def _odernn_sparse_interpolation_mse(tmp_path, cell) -> tuple[float, float]:
-    """The quick paper budget's ODE-RNN-encoder Latent ODE (latent 10, one hidden layer of
-    100 units, learned observation std) interpolating the periodic toy from 10% of each
-    series' points (fresh for every training batch), every point scored: test MSE of the
-    posterior mean after 300 steps, and the constant predictor's."""
+    """The ODE-RNN-encoder Latent ODE interpolating the periodic toy from 10% of each
+    series' points, every point scored."""
     series = periodic_series(500, 100, 5.0, seed=0)
-    train, test = series[:400], subsample_observed(series[450:], 0.1, seed=0)
-    L.seed_everything(0, verbose=False)
-    dm = IrregularDataModule(
-        train, batch_size=50, seed=0, train_transform=_FreshFraction(0.1, seed=1)
-    )
-    module = LatentODEModule(
-        1, 10, hidden_dim=20, units=100, depth=1, enc_units=100, encoder_cell=cell,
-        training=dict(lr=1e-2, kl_delay=5, kl_rate=0.95),
-    )  # fmt: skip
-    batch, pred = _fit_and_predict(module, dm, test, 300, tmp_path)
-    constant = batch.values[batch.target_mask > 0].mean()
-    constant_mse = float(masked_errors(batch, torch.full_like(pred, float(constant)))["mse"][0])
-    return float(masked_errors(batch, pred)["mse"][0]), constant_mse
+    return _quick_cell_mse(tmp_path, series, 0.1, 0, enc_units=100, encoder_cell=cell)
 
 
 def test_linear_candidate_encoder_leaves_the_plateau_from_10_percent(tmp_path):

@@ -62,9 +62,9 @@ class LinearGRUCell(nn.Module):
     encoder's Latent ODE off the constant predictor's plateau within 300 steps
     (``benchmarks/README.md``, issue 9). Only the update gate keeps the state from
     growing over many observations; at a fresh initialisation it stays below about 6 in
-    norm over 2000 random inputs of scale 3, but weights a far too large learning rate
-    made overflow to a non-finite gradient in the first epoch, where ``nn.GRUCell``'s
-    training diverged more slowly (both stop with a ``TrainingError`` naming ``lr``).
+    norm over 2000 random inputs of scale 3, but with a far too large learning rate
+    (1e3) its gradient overflows in the first epoch, where with ``nn.GRUCell`` the loss
+    blew up first (either way the fit stops with a ``TrainingError`` naming ``lr``).
 
     ``forward(x (B, input_dim), h (B, hidden_dim)) -> (B, hidden_dim)``.
     """
