@@ -96,11 +96,14 @@ def _paper_window_mse(
 def test_latent_ode_leaves_the_plateau_on_the_paper_window(tmp_path):
     """Reference-like settings (latent 10, two hidden layers of 100 units, Adamax 1e-2,
     fixed observation std, half the points seen): the posterior mean must leave the
-    constant-predictor plateau within 240 steps. Without the value scaling and the ELBO
+    constant-predictor plateau within 320 steps. Without the value scaling and the ELBO
     default (issue 9; identity scaling, IWAE, RK4 encoder) this run ends at 0.458, on the
-    plateau; with them 0.116 (midpoint encoder; 160 steps were enough with RK4, not with
-    midpoint, which left it later on this seed and earlier in the 800-series run)."""
-    model_mse, constant_mse = _paper_window_mse(tmp_path, 240, enc_depth=2)
+    plateau (240 steps); with them 0.116 after 240 steps (midpoint encoder; 160 steps were
+    enough with RK4, not with midpoint, which left it later on this seed and earlier in the
+    800-series run). The step at which it leaves moves with the CPU's rounding: on
+    2026-12-06, on another machine, the same code gave 0.331 after 240 steps, 0.043 after
+    280 and 0.020 after 320 (constant predictor 0.509), hence the 320."""
+    model_mse, constant_mse = _paper_window_mse(tmp_path, 320, enc_depth=2)
     print(f"\nperiodic window: latent ODE {model_mse:.4f}, constant {constant_mse:.4f}")
     assert model_mse < 0.5 * constant_mse
 
