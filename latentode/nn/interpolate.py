@@ -62,40 +62,38 @@ def _cubic(zs, idx, rows, v):
 
 
 class _Cubic(torch.autograd.Function):
-    """:func:`_cubic` keeping only the flat node indices and ``v`` for the backward pass.
+    """:func:`_cubic` keeping only the flat row of each query's first node and ``v`` for
+    the backward pass.
 
-    The four nodes of every query are read in one ``index_select`` of the ``(M * B, L)``
-    rows (row ``node * B + series``), and the backward adds into them with one
-    ``index_add_``: on a CPU, indexing ``zs[idx, rows]`` with two index tensors and its
-    backward (an accumulating ``index_put_``, which sorts the indices) took about a tenth
-    of a training step at the reference's settings (``benchmarks/README.md``)."""
+    The nodes are read as rows ``node * B + series`` of the ``(M * B, L)`` states, with
+    ``index_select``, and the backward adds into them with ``index_add_``: on a CPU,
+    indexing ``zs[idx, rows]`` with two index tensors and its backward (an accumulating
+    ``index_put_``, which sorts the indices) cost about 4% of a training step at the
+    reference's settings (``benchmarks/README.md``). One node of the stencil at a time, so
+    two ``(B, N, L)`` tensors live at a time."""
 
     @staticmethod
     def forward(ctx, zs, idx, rows, v):
         m, b, dim = zs.shape
-        flat = (idx.unsqueeze(0) + _OFFSETS.to(idx.device).view(4, 1, 1)) * b + rows
-        flat = flat.reshape(-1)
-        ctx.save_for_backward(flat, v)
+        first = (idx * b + rows).reshape(-1)
+        ctx.save_for_backward(first, v)
         ctx.shape = zs.shape
-        picked = zs.reshape(m * b, dim).index_select(0, flat).view(4, *idx.shape, dim)
+        flat = zs.reshape(m * b, dim)
         w = _cubic_weights(v)
-        out = picked[0] * w[0]
+        out = flat.index_select(0, first).view(*idx.shape, dim).mul_(w[0])
         for j in (1, 2, 3):
-            out.addcmul_(picked[j], w[j])
+            out.addcmul_(flat.index_select(0, first + j * b).view(*idx.shape, dim), w[j])
         return out
 
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx, grad):
-        flat, v = ctx.saved_tensors
+        first, v = ctx.saved_tensors
         m, b, dim = ctx.shape
-        weighted = torch.stack([w * grad for w in _cubic_weights(v)])
-        g = grad.new_zeros(m * b, dim).index_add_(0, flat, weighted.reshape(-1, dim))
+        g = grad.new_zeros(m * b, dim)
+        for j, w in enumerate(_cubic_weights(v)):
+            g.index_add_(0, first + j * b, (w * grad).reshape(-1, dim))
         return g.view(m, b, dim), None, None, None
-
-
-#: the stencil's node offsets
-_OFFSETS = torch.arange(4)
 
 
 def cubic_interpolate(
