@@ -24,20 +24,15 @@ from pathlib import Path
 
 import lightning as L
 import numpy as np
+import seed_curves as S
 import torch
-import vs_reference as V
 
 ROOT = Path(__file__).parent
 
 
 def record(seed: int, config: str, epochs: int, n_series: int) -> list[dict]:
     """One training on ``vs_reference``'s interpolation task; a dict per step."""
-    args = argparse.Namespace(ode_rnn=False, encoder="odernn", latentode_config=config, seed=seed)
-    train, _ = V.make_data(n_series, seed, False)
-    dm = V.IrregularDataModule(
-        train, batch_size=V.BATCH, seed=seed, train_transform=V.FreshObservation(seed + 1)
-    )
-    module, _ = V.build_module(args, float(dm.value_scale[0]))
+    module, dm, _ = S.setup(seed, json.loads(config), n_series)
     fields = {"decoder": module.model.decoder.func, "encoder": module.model.encoder.func}
     steps: list[dict] = []
 
@@ -53,17 +48,7 @@ def record(seed: int, config: str, epochs: int, n_series: int) -> list[dict]:
             row.update({name: f.nfe for name, f in fields.items()})
             steps.append(row)
 
-    L.Trainer(
-        max_epochs=epochs,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        limit_val_batches=0,
-        accelerator="cpu",
-        callbacks=[Count()],
-    ).fit(module, datamodule=dm)
+    S.fit(module, dm, epochs, [Count()])
     return steps
 
 

@@ -32,26 +32,22 @@ import vs_reference as V
 ROOT = Path(__file__).parent
 
 
-def curve(seed: int, config: dict, epochs: int, n_series: int) -> dict:
-    """Per-epoch test MSE of latentode on ``vs_reference``'s interpolation task."""
+def setup(seed: int, config: dict, n_series: int):
+    """latentode's module and data module, and the test series, exactly as
+    ``vs_reference.py`` builds them for its interpolation task."""
     args = argparse.Namespace(
         ode_rnn=False, encoder="odernn", latentode_config=json.dumps(config), seed=seed
     )
     train, test = V.make_data(n_series, seed, False)
-    rng = np.random.default_rng(seed + 2)
-    test = [V.observe_random(s, rng) for s in test]
-    batches = [V.collate(test[i : i + V.BATCH]) for i in range(0, len(test), V.BATCH)]
     dm = V.IrregularDataModule(
         train, batch_size=V.BATCH, seed=seed, train_transform=V.FreshObservation(seed + 1)
     )
     module, _ = V.build_module(args, float(dm.value_scale[0]))
-    mse: list[float] = []
+    return module, dm, test
 
-    class Score(L.Callback):
-        def on_train_epoch_end(self, trainer: L.Trainer, m: L.LightningModule) -> None:
-            mse.append(V.test_mse(m, batches, seed + 1000 + trainer.current_epoch + 1))
 
-    started = time.perf_counter()
+def fit(module: L.LightningModule, dm, epochs: int, callbacks: list[L.Callback]) -> None:
+    """``epochs`` of training on one CPU thread, quietly (no logger, checkpoints or bars)."""
     L.Trainer(
         max_epochs=epochs,
         logger=False,
@@ -60,8 +56,24 @@ def curve(seed: int, config: dict, epochs: int, n_series: int) -> dict:
         enable_model_summary=False,
         num_sanity_val_steps=0,
         accelerator="cpu",
-        callbacks=[Score()],
+        callbacks=callbacks,
     ).fit(module, datamodule=dm)
+
+
+def curve(seed: int, config: dict, epochs: int, n_series: int) -> dict:
+    """Per-epoch test MSE of latentode on ``vs_reference``'s interpolation task."""
+    module, dm, test = setup(seed, config, n_series)
+    rng = np.random.default_rng(seed + 2)
+    test = [V.observe_random(s, rng) for s in test]
+    batches = [V.collate(test[i : i + V.BATCH]) for i in range(0, len(test), V.BATCH)]
+    mse: list[float] = []
+
+    class Score(L.Callback):
+        def on_train_epoch_end(self, trainer: L.Trainer, m: L.LightningModule) -> None:
+            mse.append(V.test_mse(m, batches, seed + 1000 + trainer.current_epoch + 1))
+
+    started = time.perf_counter()
+    fit(module, dm, epochs, [Score()])
     return {"seed": seed, "config": config, "mse": mse,
             "seconds": time.perf_counter() - started}  # fmt: skip
 
