@@ -132,8 +132,10 @@ def make_model(
     (``LatentODEModel(decoder_start=...)``)."""
     latent, units, depth = budget["latent"], budget["units"], budget["depth"]
     common = dict(training=dict(lr=1e-2), units=units, depth=depth, obs_std=obs_std)
+    # the VAEs train with their encoder's optimiser and learning rate
+    # (``latentode.training.latent_ode.DEFAULT_OPTIMIZATION``)
     vae = dict(
-        common, hidden_dim=budget["hidden_dim"], training=dict(lr=1e-2, kl_delay=5, kl_rate=0.95),
+        common, hidden_dim=budget["hidden_dim"], training=dict(kl_delay=5, kl_rate=0.95),
         decoder_start=decoder_start,
     )  # fmt: skip
     if name == "Latent ODE (ODE enc)":

@@ -125,6 +125,33 @@ def test_modules_share_one_training_config():
     assert lat.training_config.objective == "elbo" and lat.training_config.kl_delay == 10
 
 
+def test_latent_ode_module_trains_with_its_encoders_optimiser():
+    """Issue 9 item 6: Adam at 3e-3 (ODE-RNN encoder) or 1e-2 (GRU encoder) when
+    ``training`` names no optimiser; Adamax at 1e-2 (:class:`TrainingConfig`) for an
+    encoder without its own entry; a dict setting ``lr`` keeps the encoder's optimiser."""
+    from latentode.training.latent_ode import DEFAULT_OPTIMIZATION
+
+    for encoder, want in (("odernn", ("adam", 3e-3)), ("rnn", ("adam", 1e-2))):
+        assert DEFAULT_OPTIMIZATION[encoder] == {"optimizer": want[0], "lr": want[1]}
+        module = LatentODEModule(1, 2, units=8, encoder=encoder)
+        cfg = module.training_config
+        assert (cfg.optimizer, cfg.lr) == want
+        assert module.hparams["training"]["optimizer"] == want[0]
+        opt = module.configure_optimizers()["optimizer"]
+        assert isinstance(opt, torch.optim.Adam) and opt.param_groups[0]["lr"] == want[1]
+    mtan = LatentODEModule(1, 2, units=8, encoder="mtan").training_config
+    assert (mtan.optimizer, mtan.lr) == ("adamax", 1e-2)
+    faster = LatentODEModule(1, 2, units=8, encoder="rnn", training={"lr": 0.05})
+    assert (faster.training_config.optimizer, faster.training_config.lr) == ("adam", 0.05)
+    # hyperparameters saved without an optimiser trained with Adamax
+    old = LatentODEModule.from_hparams(
+        {"input_dim": 1, "latent_dim": 2, "units": 8, "training": {"lr": 0.02}}
+    )
+    assert (old.training_config.optimizer, old.training_config.lr) == ("adamax", 0.02)
+    saved = LatentODEModule.from_hparams(dict(LatentODEModule(1, 2, units=8).hparams))
+    assert saved.training_config == LatentODEModule(1, 2, units=8).training_config
+
+
 def test_flat_training_fields_still_load_with_a_deprecation_warning():
     with pytest.warns(DeprecationWarning, match="TrainingConfig"):
         old = LatentODEModule(1, 2, units=8, lr=0.05, kl_delay=3, enc_hidden=6)
@@ -136,6 +163,8 @@ def test_flat_training_fields_still_load_with_a_deprecation_warning():
             {"input_dim": 1, "latent_dim": 2, "units": 8, "lr": 0.05, "kl_delay": 3}
         )
     assert again.training_config == old.training_config
+    # saved before the config existed, so trained with its defaults (Adamax)
+    assert old.training_config.optimizer == "adamax"
 
 
 def test_one_horizon_rule_for_numbers_and_datetimes():

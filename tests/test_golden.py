@@ -148,6 +148,7 @@ def _normalised(config: dict, estimator: str) -> dict:
     config["params"] = params_to_json(params_from_json(config["params"]))
     # parameters added later (issue 13), at their defaults
     added = {"accelerator": "auto", "devices": "auto", "strategy": "auto", "logger": None}
+    added["optimizer"] = "adamax"  # issue 9 item 6: the estimators name their optimiser
     for key, default in added.items():
         if config["params"].get(key, default) == default:
             config["params"].pop(key, None)
@@ -158,6 +159,9 @@ def _normalised(config: dict, estimator: str) -> dict:
     if legacy:
         module = LatentODEModule if estimator == "LatentODE" else EventModule
         hp["training"] = {**module.default_training.to_dict(), **legacy}
+    # the optimiser (issue 9 item 6): files without it trained with Adamax
+    if hp["training"].get("optimizer") == "adamax":
+        hp["training"] = {k: v for k, v in hp["training"].items() if k != "optimizer"}
     # the encoders' update (issue 9): files without it used nn.GRUCell
     if hp.get("encoder_cell") == "gru":
         hp.pop("encoder_cell")

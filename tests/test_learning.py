@@ -39,7 +39,9 @@ def test_latent_ode_beats_linear_interpolation(tmp_path):
     train = subsample_observed(series[:320], 0.1, seed=1)
     test = subsample_observed(series[320:], 0.1, seed=2)
     dm = IrregularDataModule(train, batch_size=50, seed=0)
-    module = LatentODEModule(1, 6, training=dict(lr=0.03, kl_delay=5, kl_rate=0.95))
+    module = LatentODEModule(
+        1, 6, training=dict(optimizer="adamax", lr=0.03, kl_delay=5, kl_rate=0.95)
+    )
     batch, pred = _fit_and_predict(module, dm, test, 300, tmp_path)
     model_mse = float(masked_errors(batch, pred)["mse"][0])
     linear_mse = float(masked_errors(batch, linear_interpolation(batch))["mse"][0])
@@ -71,9 +73,10 @@ def _periodic_window(n: int, seed: int):
 def _paper_window_mse(
     tmp_path, steps: int, seen: float = 0.5, **model_kwargs
 ) -> tuple[float, float]:
-    """Reference-like settings on the paper's window (seed 3), the encoder seeing a
-    fraction ``seen`` of each series' points (fresh for every training batch): the
-    posterior mean's test MSE after ``steps`` steps, and the constant predictor's."""
+    """Reference-like settings on the paper's window (seed 3; Adamax at 1e-2, the
+    published code's optimiser), the encoder seeing a fraction ``seen`` of each series'
+    points (fresh for every training batch): the posterior mean's test MSE after
+    ``steps`` steps, and the constant predictor's."""
     from latentode.data.protocols import RandomObservation
 
     L.seed_everything(3, verbose=False)
@@ -84,7 +87,7 @@ def _paper_window_mse(
     scale = float(dm.value_scale[0])
     module = LatentODEModule(
         1, 10, hidden_dim=20, units=100, depth=2, enc_units=100, obs_std=0.01 / scale,
-        **model_kwargs,
+        training=dict(optimizer="adamax", lr=1e-2), **model_kwargs,
     )  # fmt: skip
     batch, pred = _fit_and_predict(module, dm, test, steps, tmp_path)
     model_mse = float(masked_errors(batch, pred)["mse"][0])
@@ -130,6 +133,10 @@ def test_gru_encoder_latent_ode_leaves_the_plateau_on_the_paper_window(tmp_path)
     assert model_mse < 0.4 * constant_mse
 
 
+#: the optimiser the tests below were written with (the default before issue 9 item 6)
+ADAMAX = {"optimizer": "adamax", "lr": 1e-2}
+
+
 class _FreshFraction:
     """Training transform: a new random ``fraction`` of each series' readable points."""
 
@@ -142,12 +149,15 @@ class _FreshFraction:
         return subsample_observed(series, self.fraction, int(self.rng.integers(2**31)))
 
 
-def _quick_cell_mse(tmp_path, series, fraction: float, seed: int, **model_kwargs):
+def _quick_cell_mse(
+    tmp_path, series, fraction: float, seed: int, optimization=ADAMAX, **model_kwargs
+):
     """A cell of the quick paper budget: a Latent ODE (latent 10, one hidden layer of 100
     units, learned observation std) trained 300 steps on ``series[:400]``, its encoder
     reading a fresh ``fraction`` of each series' readable points at every batch, tested
     on ``series[450:]`` with a fixed ``fraction``: the posterior mean's test MSE and the
-    constant predictor's."""
+    constant predictor's. ``optimization``: the training fields ``optimizer`` and ``lr``
+    (``{}``: the module's defaults for its encoder)."""
     train, test = series[:400], subsample_observed(series[450:], fraction, seed=seed)
     L.seed_everything(seed, verbose=False)
     dm = IrregularDataModule(
@@ -155,7 +165,7 @@ def _quick_cell_mse(tmp_path, series, fraction: float, seed: int, **model_kwargs
     )
     module = LatentODEModule(
         1, 10, hidden_dim=20, units=100, depth=1,
-        training=dict(lr=1e-2, kl_delay=5, kl_rate=0.95), **model_kwargs,
+        training=dict(kl_delay=5, kl_rate=0.95, **optimization), **model_kwargs,
     )  # fmt: skip
     batch, pred = _fit_and_predict(module, dm, test, 300, tmp_path)
     constant = batch.values[batch.target_mask > 0].mean()
@@ -213,3 +223,28 @@ def test_linear_candidate_encoder_leaves_the_plateau_from_10_percent(tmp_path):
           f"nn.GRUCell {squashed:.4f}, constant {constant_mse:.4f}")  # fmt: skip
     assert linear < 0.7 * constant_mse
     assert linear < 0.8 * squashed
+
+
+def _rnn_vae_interpolation_mse(tmp_path, optimization) -> tuple[float, float]:
+    """The RNN-VAE (GRU encoder and decoder) interpolating the periodic toy from 20% of
+    each series' points, every point scored."""
+    series = periodic_series(500, 100, 5.0, seed=0)
+    return _quick_cell_mse(
+        tmp_path, series, 0.2, 0, optimization, encoder="rnn", decoder="rnn"
+    )  # fmt: skip
+
+
+def test_adam_default_takes_the_gru_vae_further_in_the_quick_budget(tmp_path):
+    """Issue 9 item 6: with Adamax at 1e-2 (the default before) the GRU-encoder VAEs
+    were at or near the plateau from 20% of the points after 300 steps (RNN-VAE
+    28.3-35.4 ×1e-2 over three data seeds in ``benchmarks/paper_tables.py``'s cell); with
+    the GRU encoder's default since, Adam at 1e-2, 17.1-22.2. Both run here on one draw
+    of that cell (seed 0): 0.198 with the default against 0.295 with Adamax when
+    written, the constant predictor 0.503. The default must be below half the constant's
+    and 0.8 of Adamax's."""
+    default, constant_mse = _rnn_vae_interpolation_mse(tmp_path / "default", {})
+    adamax, _ = _rnn_vae_interpolation_mse(tmp_path / "adamax", ADAMAX)
+    print(f"\nRNN-VAE, interpolation from 20%: default {default:.4f}, Adamax {adamax:.4f}, "
+          f"constant {constant_mse:.4f}")  # fmt: skip
+    assert default < 0.5 * constant_mse
+    assert default < 0.8 * adamax

@@ -52,6 +52,7 @@ class EventIntensity(EventInference, LightningEstimator):
         train_samples: z0 samples per sequence in each training step.
         objective: ``"iwae"`` or ``"elbo"``.
         max_epochs, batch_size, lr, kl_delay, kl_rate: optimisation.
+        optimizer: ``"adamax"``, ``"adam"`` or ``"adamw"``.
         val_size, early_stopping, patience: validation split by sequence (no validation
             below 5 sequences).
         time_dependent: let the latent vector field see calendar time.
@@ -94,6 +95,7 @@ class EventIntensity(EventInference, LightningEstimator):
         max_epochs: int = 100,
         batch_size: int = 32,
         lr: float = 1e-2,
+        optimizer: str = "adamax",
         kl_delay: int = 5,
         kl_rate: float = 0.95,
         val_size: float = 0.2,
@@ -121,6 +123,7 @@ class EventIntensity(EventInference, LightningEstimator):
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.optimizer = optimizer
         self.kl_delay = kl_delay
         self.kl_rate = kl_rate
         self.val_size = val_size
@@ -154,6 +157,7 @@ class EventIntensity(EventInference, LightningEstimator):
             kl_delay=self.kl_delay,
             kl_rate=self.kl_rate,
             lr=self.lr,
+            optimizer=self.optimizer,
         )
         return dict(
             n_marks=n_marks,

@@ -132,6 +132,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         max_epochs: int = 200,
         batch_size: int = 50,
         lr: float = 1e-2,
+        optimizer: str = "adamax",
         kl_delay: int = 10,
         kl_rate: float = 0.99,
         val_size: float = 0.2,
@@ -165,6 +166,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.optimizer = optimizer
         self.kl_delay = kl_delay
         self.kl_rate = kl_rate
         self.val_size = val_size
@@ -226,6 +228,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
                 kl_delay=self.kl_delay,
                 kl_rate=self.kl_rate,
                 lr=self.lr,
+                optimizer=self.optimizer,
             ),
             time_offset=offset,
             time_scale=scale,

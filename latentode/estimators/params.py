@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import (
 )
 
 from ..nn.solve import ADAPTIVE_METHODS, FIXED_STEP_METHODS, SolverConfig, SpanError
+from ..training.config import OPTIMIZERS
 
 __all__ = [
     "COMMON",
@@ -119,6 +120,7 @@ COMMON: dict = {
     "max_epochs": positive_int(),
     "batch_size": positive_int(),
     "lr": [Interval(Real, 0, None, closed="neither")],
+    "optimizer": [StrOptions(set(OPTIMIZERS))],
     "kl_delay": positive_int(0),
     "kl_rate": [Interval(Real, 0, 1, closed="left")],
     "val_size": [Interval(Real, 0, 1, closed="left")],

@@ -92,7 +92,10 @@ class TrainingModule(L.LightningModule):
                 DeprecationWarning,
                 stacklevel=3,
             )
-        self.training_config = TrainingConfig.resolve(training, self.default_training, legacy)
+        # flat fields come from checkpoints saved before the config existed: they trained
+        # from the class's defaults, not from a module's own (``defaults_for``)
+        defaults = type(self).default_training if legacy else self.default_training
+        self.training_config = TrainingConfig.resolve(training, defaults, legacy)
         kwargs = model_kwargs_of(model_kwargs)
         for key in [*legacy, *RENAMED_MODEL_KWARGS]:
             self.hparams.pop(key, None)
@@ -111,6 +114,11 @@ class TrainingModule(L.LightningModule):
             kwargs["solver"] = {**kwargs["solver"], "interpolation": LEGACY_INTERPOLATION}
         legacy = TrainingConfig.pop_legacy(kwargs)
         training = {**legacy, **(kwargs.pop("training", None) or {})}
+        # saved without an optimiser: before a module's defaults could depend on its
+        # model (``LatentODEModule.defaults_for``), it trained with the class's
+        if "optimizer" not in training:
+            for key in ("optimizer", "lr"):
+                training.setdefault(key, getattr(cls.default_training, key))
         return cls(training=training, **kwargs)
 
     def _init_common(self) -> None:
