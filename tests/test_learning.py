@@ -241,13 +241,11 @@ def test_adam_default_takes_the_gru_vae_further_in_the_quick_budget(tmp_path):
     """Issue 9 item 6: with Adamax at 1e-2 (the default before) the GRU-encoder VAEs
     were at or near the plateau from 20% of the points after 300 steps (RNN-VAE
     28.3-35.4 ×1e-2 over three data seeds in ``benchmarks/paper_tables.py``'s cell); with
-    the GRU encoder's default since, Adam at 1e-2, 17.1-22.2. Both run here on one draw
-    of that cell (seed 0): 0.198 with the default against 0.295 with Adamax when
-    written, the constant predictor 0.503. The default must be below half the constant's
-    and 0.8 of Adamax's."""
-    default, constant_mse = _rnn_vae_interpolation_mse(tmp_path / "default", {})
-    adamax, _ = _rnn_vae_interpolation_mse(tmp_path / "adamax", ADAMAX)
-    print(f"\nRNN-VAE, interpolation from 20%: default {default:.4f}, Adamax {adamax:.4f}, "
+    the GRU encoder's default since, Adam at 1e-2, 17.1-22.2. On this draw of that cell
+    (seed 0) the default gave 0.198 when written and Adamax 0.295 (with
+    ``optimization=ADAMAX``, not run here to keep the suite short), the constant predictor
+    0.503: the default must be below half the constant's, which Adamax is not."""
+    default, constant_mse = _rnn_vae_interpolation_mse(tmp_path, {})
+    print(f"\nRNN-VAE, interpolation from 20%: default {default:.4f}, "
           f"constant {constant_mse:.4f}")  # fmt: skip
     assert default < 0.5 * constant_mse
-    assert default < 0.8 * adamax
