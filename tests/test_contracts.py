@@ -41,6 +41,7 @@ def test_estimators_take_keyword_arguments_only():
         ({"val_size": 1.0}, "val_size"),
         ({"classify": "yes"}, "classify"),
         ({"encoder": "lstm"}, "encoder"),
+        ({"optimizer": "sgd"}, "optimizer"),
     ],
 )
 def test_bad_parameters_are_refused_before_any_work(kw, name):
@@ -54,6 +55,22 @@ def test_event_parameters_are_checked():
     for kw, name in (({"dynamics": "hawkes"}, "dynamics"), ({"max_step": 0}, "max_step")):
         with pytest.raises(ValueError, match=name):
             EventIntensity(**kw).fit(events)
+
+
+def test_optimizer_is_a_parameter_that_trains_and_saves(tmp_path):
+    """Issue 9 item 6: the estimators name their optimiser (Adamax by default, the
+    module's optimiser otherwise); it reaches the training config and the saved file."""
+    assert LatentODE().optimizer == "adamax" and EventIntensity().optimizer == "adamax"
+    model = _small(optimizer="adam", lr=3e-3)
+    df = periodic(8, 10, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        model.fit(df)
+    cfg = model.module_.training_config
+    assert (cfg.optimizer, cfg.lr) == ("adam", 3e-3)
+    loaded = LatentODE.load(model.save(tmp_path / "m"))
+    assert loaded.optimizer == "adam"
+    assert loaded.module_.training_config == cfg
 
 
 def test_solver_config_is_a_parameter_that_clones_and_saves(tmp_path):
