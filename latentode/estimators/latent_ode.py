@@ -60,10 +60,8 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         max_epochs, batch_size, lr: optimisation. The default of 200 epochs keeps a fit
             on 800 series of 100 points under 10 minutes on one CPU core (about 8);
             early stopping usually ends smaller fits sooner.
-        optimizer: ``"adamax"`` (default), ``"adam"`` or ``"adamw"``. Adamax, unlike
-            :class:`~latentode.training.LatentODEModule`'s Adam: with Adam at 3e-3 this
-            estimator's benchmark learned worse and fitted in twice the time
-            (``benchmarks/README.md``, issue 9 item 6).
+        optimizer: ``"adamax"``, ``"adam"`` or ``"adamw"``; Adam learned worse here, unlike
+            in ``LatentODEModule`` (``benchmarks/README.md``, issue 9 item 6).
         kl_delay, kl_rate: KL annealing (epochs at weight 0, then ``1 - rate ** k``).
         val_size: fraction of series held out for validation (early stopping, best
             checkpoint); no validation below 5 series.
