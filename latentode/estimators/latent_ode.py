@@ -60,8 +60,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         max_epochs, batch_size, lr: optimisation. The default of 200 epochs keeps a fit
             on 800 series of 100 points under 10 minutes on one CPU core (about 8);
             early stopping usually ends smaller fits sooner.
-        optimizer: ``"adamax"``, ``"adam"`` or ``"adamw"``; Adam learned worse here, unlike
-            in ``LatentODEModule`` (``benchmarks/README.md``, issue 9 item 6).
+        optimizer: ``"adamax"``, ``"adam"`` or ``"adamw"`` (Adam learned worse here).
         kl_delay, kl_rate: KL annealing (epochs at weight 0, then ``1 - rate ** k``).
         val_size: fraction of series held out for validation (early stopping, best
             checkpoint); no validation below 5 series.
@@ -167,8 +166,7 @@ class LatentODE(LatentEvaluation, LatentInference, LightningEstimator):
         self.objective = objective
         self.max_epochs = max_epochs
         self.batch_size = batch_size
-        self.lr = lr
-        self.optimizer = optimizer
+        self.lr, self.optimizer = lr, optimizer
         self.kl_delay = kl_delay
         self.kl_rate = kl_rate
         self.val_size = val_size
