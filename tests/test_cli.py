@@ -421,7 +421,8 @@ def test_train_runs_lightningcli_from_a_config_file(tmp_path, capsys):
         f"trainer:\n  max_epochs: 2\n  enable_progress_bar: false\n"
         f"  default_root_dir: {tmp_path}\n  logger: false\n"
     )
-    assert main(["train", "--config", str(config), "--trainer.max_epochs", "1"]) == 0
+    argv = ["train", "--config", str(config), "--trainer.max_epochs", "1"]
+    assert main([*argv, "--model.training.lr", "0.02"]) == 0
     printed = capsys.readouterr().out
     assert "val_loss:" in printed and "train_loss:" in printed
     ckpts = list(tmp_path.rglob("*.ckpt"))
@@ -432,6 +433,17 @@ def test_train_runs_lightningcli_from_a_config_file(tmp_path, capsys):
     assert state["epoch"] == 0  # the flag overrode the file's max_epochs
     hp = state["hyper_parameters"]
     assert hp["input_dim"] == 2 and hp["latent_dim"] == 3  # input_dim linked to the data
+    # a training flag overrides that field alone: the encoder keeps its optimiser
+    training = hp["training"]
+    assert (training["lr"], training["optimizer"], training["beta2"]) == (0.02, "adam", 0.9)
+
+
+def test_train_names_an_unknown_training_field(capsys):
+    pytest.importorskip("jsonargparse")
+    argv = ["train", "--model.training.learning_rate", "0.1", "--data.data", "spiral"]
+    assert main([*argv, "--data.n_series", "24", "--trainer.fast_dev_run", "true"]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("latentode train: error: unknown training fields ['learning_rate']")
 
 
 def test_train_print_config_lists_model_and_data_options(capsys):

@@ -163,7 +163,10 @@ class TrainingModule(L.LightningModule):
 
     def configure_optimizers(self) -> Any:
         cfg = self.training_config
-        opt = OPTIMIZERS[cfg.optimizer](self.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        betas = {} if cfg.beta2 is None else {"betas": (0.9, cfg.beta2)}
+        opt = OPTIMIZERS[cfg.optimizer](
+            self.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, **betas
+        )
         decay, floor = cfg.lr_decay, cfg.min_lr_ratio
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: max(decay**step, floor))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

@@ -33,6 +33,13 @@ class TrainingConfig:
         lr, optimizer, lr_decay, min_lr_ratio, weight_decay: the learning rate decays by
             ``lr_decay`` per step down to ``lr * min_lr_ratio``; ``optimizer`` is one of
             :data:`OPTIMIZERS`.
+        beta2: the decay of the optimiser's second-moment estimate (``betas=(0.9,
+            beta2)``; ``None``: the optimiser's own, 0.999). A dict that names
+            ``optimizer`` without ``beta2`` gets that optimiser's own. With a sharp
+            likelihood (a small fixed observation std) the gradients come in rare large
+            spikes; with 0.999 Adam then takes steps of up to about 30x its learning rate
+            and training fell back to the constant predictor again and again, where
+            ``beta2=0.9`` (or Adamax) did not (``benchmarks/README.md``).
         compile: run the ODE-RNN encoder's per-observation step through
             ``torch.compile`` (:meth:`~latentode.nn.encoders.ODERNNEncoder.compile_step`;
             needs ``encoder="odernn"`` with a fixed-step ``encoder_method``). Fewer, fused
@@ -53,6 +60,7 @@ class TrainingConfig:
     lr_decay: float = 0.999
     min_lr_ratio: float = 0.1
     weight_decay: float = 0.0
+    beta2: float | None = None
     compile: bool = False
 
     def __post_init__(self) -> None:
@@ -81,6 +89,10 @@ class TrainingConfig:
             )
         if not isinstance(self.compile, bool):
             raise ValueError(f"compile must be True or False, got {self.compile!r}.")
+        if self.beta2 is not None and not (
+            isinstance(self.beta2, numbers.Real) and 0 <= self.beta2 < 1
+        ):
+            raise ValueError(f"beta2 must be in [0, 1) or None, got {self.beta2!r}.")
         if not self.weight_decay >= 0:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}.")
 
@@ -108,6 +120,9 @@ class TrainingConfig:
                     f"unknown training fields {sorted(unknown)}; TrainingConfig has "
                     f"{[f.name for f in fields(cls)]}."
                 )
+            if "optimizer" in training and "beta2" not in training:
+                # beta2 belongs to the optimiser it was chosen for
+                training = {**training, "beta2": None}
             config = replace(config, **training)
         elif training is not None:
             if not isinstance(training, TrainingConfig):
