@@ -38,8 +38,9 @@ class LatentODEModule(TrainingModule):
             ``kl_rate=0.99``, and the encoder's optimiser and learning rate in
             :data:`DEFAULT_OPTIMIZATION`: Adam at 3e-3 for the ODE-RNN encoder, Adam at
             1e-2 for the GRU encoder, both with ``beta2=0.9``; a dict that sets ``lr``
-            alone keeps the encoder's optimiser). With a sharp likelihood the IWAE weights are nearly
-            one-hot, its gradient rewards the best of K draws and widens q(z0); the ELBO
+            alone keeps the encoder's optimiser). With a sharp likelihood the IWAE
+            weights are nearly one-hot, its gradient rewards the best of K draws and
+            widens q(z0); the ELBO
             learned faster and more stably on the periodic toy (``benchmarks/README.md``).
             ``std_delay`` (``None``: ``kl_delay``) holds a learned observation std at its
             initial value: learned from the start, the std grows to the error of the
