@@ -40,8 +40,8 @@ class LatentODEModule(TrainingModule):
             1e-2 for the GRU encoder, both with ``beta2=0.9``; a dict that sets ``lr``
             alone keeps the encoder's optimiser). With a sharp likelihood the IWAE
             weights are nearly one-hot, its gradient rewards the best of K draws and
-            widens q(z0); the ELBO
-            learned faster and more stably on the periodic toy (``benchmarks/README.md``).
+            widens q(z0); the ELBO learned faster and more stably on the periodic toy
+            (``benchmarks/README.md``).
             ``std_delay`` (``None``: ``kl_delay``) holds a learned observation std at its
             initial value: learned from the start, the std grows to the error of the
             population-mean curve, the KL then outweighs the likelihood and q(z0)
