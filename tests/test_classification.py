@@ -8,19 +8,12 @@ import torch
 from latentode.data import Series, collate
 from latentode.datasets import spiral_series
 from latentode.training import IrregularDataModule, LatentODEModule, TrainingConfig
+from tests.learning_runs import quiet_trainer
 
 
 def _fit(module, train, val, steps, tmp_path):
     dm = IrregularDataModule(train, val, val, batch_size=25, seed=0)
-    trainer = L.Trainer(
-        max_steps=steps,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        default_root_dir=tmp_path,
-        num_sanity_val_steps=0,
-    )
+    trainer = quiet_trainer(tmp_path, max_steps=steps, num_sanity_val_steps=0)
     trainer.fit(module, dm)
     return trainer.test(module, dm, verbose=False)[0]
 

@@ -37,9 +37,9 @@ class TrainingConfig:
             beta2)``; ``None``: the optimiser's own, 0.999). A dict that names
             ``optimizer`` without ``beta2`` gets that optimiser's own. With a sharp
             likelihood (a small fixed observation std) the gradients come in rare large
-            spikes; with 0.999 Adam then takes steps of up to about 30x its learning rate
-            and training fell back to the constant predictor again and again, where
-            ``beta2=0.9`` (or Adamax) did not (``benchmarks/README.md``).
+            spikes; with 0.999 Adam then takes steps of up to 3.2x its learning rate (at
+            most 1x with 0.9) and training fell back to the constant predictor again and
+            again, where ``beta2=0.9`` (or Adamax) did not (``benchmarks/README.md``).
         compile: run the ODE-RNN encoder's per-observation step through
             ``torch.compile`` (:meth:`~latentode.nn.encoders.ODERNNEncoder.compile_step`;
             needs ``encoder="odernn"`` with a fixed-step ``encoder_method``). Fewer, fused
