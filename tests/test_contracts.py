@@ -123,8 +123,9 @@ def test_training_config_is_checked_when_built():
     for bad in (1.0, -0.1, "0.9"):
         with pytest.raises(ValueError, match="beta2"):
             TrainingConfig(beta2=bad)
-    with pytest.raises(TypeError, match="unknown training fields"):
+    with pytest.raises(TypeError, match="unknown training fields") as err:
         LatentODEModule(1, 2, training={"learning_rate": 0.1})
+    assert isinstance(err.value, ValueError)  # refused like every other option
 
 
 def test_modules_share_one_training_config():

@@ -123,17 +123,14 @@ def train_main(argv: Sequence[str]) -> int:
         def add_arguments_to_parser(self, parser) -> None:
             parser.link_arguments("data.n_features", "model.input_dim", apply_on="instantiate")
 
-    try:
-        cli = _CLI(
-            LatentODEModule,
-            FrameDataModule,
-            run=False,
-            args=list(argv),
-            save_config_kwargs={"overwrite": True},
-            trainer_defaults={"max_epochs": 30},
-        )
-    except TypeError as err:  # the module's checks on the options, e.g. an unknown field
-        raise ValueError(str(err)) from None
+    cli = _CLI(
+        LatentODEModule,
+        FrameDataModule,
+        run=False,
+        args=list(argv),
+        save_config_kwargs={"overwrite": True},
+        trainer_defaults={"max_epochs": 30},
+    )
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     metrics = {k: float(v) for k, v in cli.trainer.callback_metrics.items()}
     for name in sorted(metrics):

@@ -10,12 +10,18 @@ from typing import Any
 
 import torch
 
-__all__ = ["TrainingConfig", "OPTIMIZERS", "OBJECTIVES"]
+__all__ = ["TrainingConfig", "TrainingFieldError", "OPTIMIZERS", "OBJECTIVES"]
 
 #: optimisers by name
 OPTIMIZERS = {"adamax": torch.optim.Adamax, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 #: training bounds of the variational models
 OBJECTIVES = ("elbo", "iwae")
+
+
+class TrainingFieldError(TypeError, ValueError):
+    """``training`` is not a :class:`TrainingConfig` or names a field it lacks: a
+    ``TypeError`` as for a wrong keyword argument, and a ``ValueError`` as every other
+    refused option, so the command line reports it in one line."""
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,7 @@ class TrainingConfig:
         if isinstance(training, Mapping):
             unknown = set(training) - {f.name for f in fields(cls)}
             if unknown:
-                raise TypeError(
+                raise TrainingFieldError(
                     f"unknown training fields {sorted(unknown)}; TrainingConfig has "
                     f"{[f.name for f in fields(cls)]}."
                 )
@@ -126,7 +132,7 @@ class TrainingConfig:
             config = replace(config, **training)
         elif training is not None:
             if not isinstance(training, TrainingConfig):
-                raise TypeError(
+                raise TrainingFieldError(
                     f"training must be a TrainingConfig or a dict, got {type(training).__name__}."
                 )
             config = training
