@@ -86,15 +86,17 @@ class EventInference:
         if self._device().type != "cpu":  # simulation draws from CPU generators
             model = copy.deepcopy(model).cpu()
         out, exceeded = [], 0
-        for s in seqs:
-            keep = s.times < a
-            hist = EventSequence(s.id, s.times[keep], s.marks[keep], min(s.start, a), a)
-            batch = collate(events_to_series([hist], len(self.marks_)))
-            gen = torch.Generator().manual_seed(keyed_seed(self.seed, ("sample", s.id)) >> 1)
-            paths, n_over = model.simulate(
-                batch, torch.tensor([b], dtype=torch.float64), n_samples, gen, max_events=max_events
-            )
-            out.append(paths)
+        for chunk in chunks(list(seqs), _CHUNK):  # one flow per chunk, a generator per sequence
+            hists, gens = [], []
+            for s in chunk:
+                keep = s.times < a
+                hists.append(EventSequence(s.id, s.times[keep], s.marks[keep], min(s.start, a), a))
+                seed = keyed_seed(self.seed, ("sample", s.id)) >> 1
+                gens.append(torch.Generator().manual_seed(seed))
+            batch = collate(events_to_series(hists, len(self.marks_)))
+            end = torch.full((len(chunk),), b, dtype=torch.float64)
+            paths, n_over = model.simulate(batch, end, n_samples, gens, max_events=max_events)
+            out.extend(paths[i * n_samples : (i + 1) * n_samples] for i in range(len(chunk)))
             exceeded += n_over
         return out, exceeded
 

@@ -19,6 +19,7 @@ Between grid times the flow takes fixed RK4 steps of at most ``max_step`` rescal
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -223,7 +224,7 @@ class JumpEventModel(TimeScaled):
         batch: IrregularBatch,
         end: torch.Tensor,
         n_paths: int,
-        generator: torch.Generator,
+        generator: torch.Generator | Sequence[torch.Generator],
         *,
         lookahead: float = 0.2,
         n_bound: int = 8,
@@ -235,15 +236,27 @@ class JumpEventModel(TimeScaled):
         ``batch`` holds each row's history ``[start, events..., a]``: the continuation
         runs from ``a`` (the row's last time) to ``end (B,)`` (raw time).
 
+        ``generator``: one for the whole batch, or one per row (``B`` of them). With one
+        per row, a row's draws come from its own generator in the order a batch of that
+        row alone would draw them, so a row's paths do not depend on the other rows (up
+        to the rounding of the batched flow).
+
         The bound on ``[s, s + lookahead]`` (rescaled) is 1.5 x the largest rate at
         ``n_bound`` points of the event-free flow; returns, per path (row-major:
         ``row * n_paths + k``), the list of ``(raw time, mark)``, and the number of
-        candidates where the rate exceeded its bound.
+        candidates where the rate exceeded its bound. More than ``max_events`` events
+        drawn for one row (over its paths) raise ``ValueError``.
         """
         t = self.rescale(batch.times)
+        b = t.shape[0]
+        if isinstance(generator, torch.Generator):
+            draw = _SharedDraws(generator)
+        else:
+            if len(generator) != b:
+                raise ValueError(f"need one generator per row ({b}), got {len(generator)}.")
+            draw = _RowDraws(list(generator), n_paths)
         event_mask = batch.target_mask.amax(-1) > 0
         _, _, state = self.flow(t, event_mask, batch.values.nan_to_num(0.0))
-        b = t.shape[0]
         p = b * n_paths
         state = state.repeat_interleave(n_paths, 0)
         now = t[:, -1].repeat_interleave(n_paths, 0).double()
@@ -256,8 +269,10 @@ class JumpEventModel(TimeScaled):
                 f"MAX_EVOLVE_STEPS={MAX_EVOLVE_STEPS}: shorten the window."
             )
         paths: list[list[tuple[float, int]]] = [[] for _ in range(p)]
-        exceeded, drawn = 0, 0
+        exceeded = 0
+        drawn = torch.zeros(b, dtype=torch.long)
         dtype = state.dtype
+        scale, offset = float(self.time_scale), float(self.time_offset)
         while True:
             active = now < end
             if not bool(active.any()):
@@ -274,7 +289,7 @@ class JumpEventModel(TimeScaled):
                 prev = nxt
             lam_now = self.head(state[:, : self.latent_dim]).sum(-1).double()
             bound = 1.5 * torch.maximum(worst, lam_now) + 1e-12
-            u = torch.rand(p, generator=generator, dtype=torch.float64)
+            u = draw.uniform(active)
             cand = now - torch.log1p(-u) / bound
             beyond = cand >= horizon
             target = torch.where(active, torch.where(beyond, horizon, cand), now)
@@ -286,21 +301,58 @@ class JumpEventModel(TimeScaled):
             lam = self.head(state[:, : self.latent_dim]).double()  # (P, M)
             tot = lam.sum(-1)
             exceeded += int((trial & (tot > bound)).sum())
-            accept = trial & (torch.rand(p, generator=generator, dtype=torch.float64) * bound < tot)
+            accept = trial & (draw.uniform(trial) * bound < tot)
             if not bool(accept.any()):
                 continue
-            marks = torch.multinomial(
-                (lam / tot[:, None]).float().clamp_min(0), 1, generator=generator
-            )[:, 0]
-            drawn += int(accept.sum())
-            if drawn > max_events:
+            marks = draw.marks((lam / tot[:, None]).float().clamp_min(0), accept)
+            drawn += accept.view(b, n_paths).sum(1)
+            if bool((drawn > max_events).any()):
                 raise ValueError(
                     f"simulation drew more than {max_events} events; shorten the window or "
                     "raise max_events."
                 )
             x = nn.functional.one_hot(marks, self.n_marks).to(dtype)
             state = self._jump(state, x, accept)
-            scale, offset = float(self.time_scale), float(self.time_offset)
             for i in torch.nonzero(accept)[:, 0].tolist():
                 paths[i].append((float(now[i]) * scale + offset, int(marks[i])))
         return paths, exceeded
+
+
+class _SharedDraws:
+    """The thinning's random draws for every path from one generator."""
+
+    def __init__(self, generator: torch.Generator) -> None:
+        self.generator = generator
+
+    def uniform(self, needed: torch.Tensor) -> torch.Tensor:
+        """``(P,)`` uniforms (all paths draw; ``needed (P,)`` is used by the per-row draws)."""
+        return torch.rand(needed.shape[0], generator=self.generator, dtype=torch.float64)
+
+    def marks(self, probs: torch.Tensor, needed: torch.Tensor) -> torch.Tensor:
+        """``(P,)`` marks drawn from ``probs (P, M)``."""
+        return torch.multinomial(probs, 1, generator=self.generator)[:, 0]
+
+
+class _RowDraws(_SharedDraws):
+    """The draws of each row's ``n_paths`` paths from that row's generator, made only when
+    one of the row's paths needs them (as a batch of that row alone would)."""
+
+    def __init__(self, generators: list[torch.Generator], n_paths: int) -> None:
+        self.generators, self.n = generators, n_paths
+
+    def _rows(self, needed: torch.Tensor) -> list[int]:
+        return torch.nonzero(needed.view(-1, self.n).any(1))[:, 0].tolist()
+
+    def uniform(self, needed: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros(needed.shape[0], dtype=torch.float64)
+        for r in self._rows(needed):
+            rows = slice(r * self.n, (r + 1) * self.n)
+            out[rows] = torch.rand(self.n, generator=self.generators[r], dtype=torch.float64)
+        return out
+
+    def marks(self, probs: torch.Tensor, needed: torch.Tensor) -> torch.Tensor:
+        out = torch.zeros(needed.shape[0], dtype=torch.long)
+        for r in self._rows(needed):
+            rows = slice(r * self.n, (r + 1) * self.n)
+            out[rows] = torch.multinomial(probs[rows], 1, generator=self.generators[r])[:, 0]
+        return out
