@@ -239,7 +239,8 @@ class JumpEventModel(TimeScaled):
         ``generator``: one for the whole batch, or one per row (``B`` of them). With one
         per row, a row's draws come from its own generator in the order a batch of that
         row alone would draw them, so a row's paths do not depend on the other rows (up
-        to the rounding of the batched flow).
+        to the flow's discretisation: a batch takes as many fixed steps over a gap as
+        its largest gap needs).
 
         The bound on ``[s, s + lookahead]`` (rescaled) is 1.5 x the largest rate at
         ``n_bound`` points of the event-free flow; returns, per path (row-major:
