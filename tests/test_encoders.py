@@ -235,6 +235,63 @@ def test_rnn_encoder_is_a_gru_over_reversed_points_with_scaled_gaps():
         RNNEncoder(2, 3, gap_scale="fitted")
 
 
+def test_toward_t0_reads_forwards_only_when_z0_is_after_the_observations():
+    times = torch.tensor([[0.0, 1.0, 2.0], [0.0, 1.0, 2.0], [0.0, 1.0, 2.0], [0.0, 1.0, 2.0]])
+    mask = torch.tensor([[1, 1, 1], [1, 1, 0], [1, 1, 0], [0, 0, 0]], dtype=torch.float64)
+    t0 = torch.tensor([0.0, 1.5, 1.0, 5.0])
+    from latentode.nn.encoders import toward_t0
+
+    # z0 at the first time: backwards; after the last observed time (2.0 unobserved):
+    # forwards; at the last observation: backwards; nothing observed: backwards
+    assert toward_t0(times, mask[..., None], t0).tolist() == [True, False, True, True]
+
+
+@pytest.mark.parametrize("make", ENCODERS)
+def test_an_encoder_reads_towards_a_z0_after_its_observations(make):
+    """A row whose z0 lies after its observations (extrapolation with z0 at the first
+    scored time) is read earliest to latest, as the forward encoder reads it, so the last
+    update is at the observation nearest z0; the other rows keep the backward reading, and
+    a batch mixing both gives each row what it gets alone."""
+    enc = make().double()
+    series = [_series(n, seed=i) for i, n in enumerate([6, 4, 8])]
+    batch = collate(series)
+    args = (batch.times.double(), batch.values.double(), batch.obs_mask.double())
+    t0 = torch.tensor([s.times[0] for s in series], dtype=torch.float64)
+    t0[1] = float(series[1].times[-1]) + 0.4  # after series 1's last time
+    mean, std = enc(*args, t0)
+    for i, s in enumerate(series):
+        one = collate([s])
+        alone = enc(one.times.double(), one.values.double(), one.obs_mask.double(), t0[i : i + 1])
+        torch.testing.assert_close(alone[0][0], mean[i], atol=1e-10, rtol=0)
+    enc.reverse = False  # forwards for every row (the ODE-RNN then stops at the last point)
+    fwd_mean, _ = enc(*args, t0)
+    assert (fwd_mean[0] - mean[0]).abs().max() > 1e-4  # row 0 was read backwards
+    if isinstance(enc, RNNEncoder):
+        torch.testing.assert_close(fwd_mean[1], mean[1], atol=1e-10, rtol=0)
+
+
+def test_odernn_reads_forwards_then_evolves_to_a_later_z0():
+    """Written out for one fully observed series with z0 after its last point: GRU updates
+    earliest to latest with the ODE flow over each gap, then the flow to ``t0``."""
+    enc = ODERNNEncoder(2, 3, 8, 16, max_step=0.01, cell="gru").double()
+    s = _series(5, seed=7, obs_frac=2.0)
+    t0 = float(s.times[-1]) + 0.5
+    batch = collate([s])
+    args = (batch.times.double(), batch.values.double(), batch.obs_mask.double())
+    mean, std = enc(*args, torch.tensor([t0], dtype=torch.float64))
+    h = torch.zeros(1, 8, dtype=torch.float64)
+    t = torch.as_tensor(s.times, dtype=torch.float64)
+    for i in range(len(s)):
+        if i:
+            h = enc._evolve(h, t[i - 1 : i], t[i : i + 1] - t[i - 1 : i])
+        x = torch.as_tensor(s.values[i], dtype=torch.float64)
+        h = enc.gru(torch.cat([x, torch.ones(2, dtype=torch.float64)])[None], h)
+    h = enc._evolve(h, t[-1:], torch.tensor([t0], dtype=torch.float64) - t[-1:])
+    want_mean, want_std = enc.head(h)
+    torch.testing.assert_close(mean, want_mean)
+    torch.testing.assert_close(std, want_std)
+
+
 def test_rnn_encoder_fits_its_gap_factor_to_the_gaps_it_reads():
     """``gap_scale="fit"``: the first training-mode forward sets the factor to 1 / the
     median positive gap between consecutive read points of the batch (computed here

@@ -192,6 +192,12 @@ def test_decoder_start_scored_places_z0_at_each_series_first_scored_time(decoder
     torch.testing.assert_close(
         model.latent_trajectory(z0, full), first.latent_trajectory(z0, full), rtol=0, atol=0
     )
+    # the encoder is told where z0 sits: each series' first scored time
+    t0 = torch.stack([t[i, int(np.argmax(s.target_mask.any(1)))] for i, s in enumerate(series)])
+    torch.testing.assert_close(model.z0_time(t, batch), t0, rtol=0, atol=0)
+    want = model.encoder(t, model.value_scaler.normalize(batch.values), batch.obs_mask, t0)
+    for got, expected in zip(model.encode(batch), want, strict=True):
+        torch.testing.assert_close(got, expected, rtol=0, atol=0)
 
 
 def test_decoder_start_is_validated():

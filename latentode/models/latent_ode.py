@@ -264,7 +264,14 @@ class LatentODEModel(TimeScaled):
             seen = (obs_mask.amax(-1, keepdim=True) > 0).to(values.dtype)
             values = torch.cat([values, context * seen], -1)
             obs_mask = torch.cat([obs_mask, seen.expand_as(context)], -1)
-        return self.encoder(t, values, obs_mask, t[:, 0])
+        return self.encoder(t, values, obs_mask, self.z0_time(t, batch))
+
+    def z0_time(self, t: torch.Tensor, batch: IrregularBatch) -> torch.Tensor:
+        """Where z0 sits, per series, in rescaled time ``t (B, N)``: each series' first
+        time, or its first scored time with ``decoder_start="scored"``; ``(B,)``."""
+        if self.decoder_start == "scored":
+            return first_scored_time(t, batch.target_mask)
+        return t[:, 0]
 
     def observe(self, z: torch.Tensor) -> torch.Tensor:
         """Mean of the observations in data units: ``z (..., L) -> (..., D)``."""
@@ -282,9 +289,8 @@ class LatentODEModel(TimeScaled):
         """``z0 (K, B, L)`` -> ``z (K, B, N, L)`` at each series' own times, z0 at each
         series' first time (or first scored time, see ``decoder_start``)."""
         t = self.rescale(batch.times)
-        start = t[:, 0]
+        start = self.z0_time(t, batch)
         if self.decoder_start == "scored":
-            start = first_scored_time(t, batch.target_mask)
             if not isinstance(self.decoder, GRUDecoder):  # (which holds z0 itself)
                 t = torch.maximum(t, start[:, None])  # earlier times read z0
         cov = self.covariates(batch)
