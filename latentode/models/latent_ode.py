@@ -22,6 +22,7 @@ from ..nn.likelihoods import (
     reparameterize,
 )
 from ..nn.mtan import MTANEncoder
+from ..nn.observations import first_scored_time
 from ..nn.solve import SolverConfig, solve_at_times
 from .timescale import TimeScaled, ValueScaler
 
@@ -55,15 +56,6 @@ DECODER_STARTS = ("first", "scored")
 
 #: each recurrent encoder's update when ``encoder_cell`` is None (issue 9 item 6)
 DEFAULT_CELLS = {"odernn": "linear_gru", "rnn": "gru"}
-
-
-def first_scored_time(times: torch.Tensor, target_mask: torch.Tensor) -> torch.Tensor:
-    """Each series' first time with a scored cell: ``times (B, N)``, ``target_mask
-    (B, N, D)`` -> ``(B,)``; a series with no scored cell gives its first time."""
-    scored = target_mask.amax(-1) > 0
-    inf = torch.full_like(times, float("inf"))
-    first = torch.where(scored, times, inf).amin(1)
-    return torch.where(scored.any(1), first, times[:, 0])
 
 
 def _checked_options(decoder_start: str, decoder: str, poisson: bool) -> str:

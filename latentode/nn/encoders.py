@@ -1,10 +1,11 @@
 """Encoders giving q(z0) = N(mean, std^2) from a series' observed points.
 
 Both encoders read only the points where ``obs_mask`` has at least one 1. They
-gather those points per series (compacted, latest first) and advance the whole
-batch in lockstep over that reversed observation index, each series with its own
-time gaps, so their cost grows with the most observations in a series, never with
-the union of the batch's times.
+gather those points per series (compacted, in reading order: latest first, or earliest
+first where z0 lies after them; :mod:`latentode.nn.observations`) and advance the whole
+batch in lockstep over that observation index, each series with its own time gaps, so
+their cost grows with the most observations in a series, never with the union of the
+batch's times.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from torch import nn
 
 from .cells import CELLS, GatedMLPCell, LinearGRUCell, make_cell
 from .mlp import init_weights, mlp
+from .observations import ordered_observations, toward_t0
 from .odefunc import ODEFunc
 from .solve import WRITTEN_OUT_METHODS, evolve
 
@@ -26,6 +28,7 @@ __all__ = [
     "GatedMLPCell",
     "LinearGRUCell",
     "ordered_observations",
+    "toward_t0",
     "CELLS",
     "STD_LINKS",
     "GAP_SCALE",
@@ -34,63 +37,6 @@ __all__ = [
 #: the GRU encoder's default factor on its time gaps: the data module rescales times so the
 #: median gap between observations is 0.05, which this makes 1
 GAP_SCALE = 20.0
-
-
-def toward_t0(times: torch.Tensor, obs_mask: torch.Tensor, t0: torch.Tensor) -> torch.Tensor:
-    """Per row, whether reading the observations towards ``t0`` means latest first:
-    ``True`` unless ``t0`` lies after the row's last observed time (z0 at a time after the
-    points the encoder reads, as in extrapolation with ``decoder_start="scored"``), so a
-    recurrent encoder ends at the observation nearest z0.
-
-    ``times (B, N)``, ``obs_mask (B, N, D)``, ``t0 (B,)`` -> ``(B,)`` bool.
-    """
-    observed = obs_mask.amax(dim=-1) > 0
-    last = torch.where(observed, times, torch.full_like(times, -torch.inf)).amax(1)
-    return ~(observed.any(1) & (t0 > last))
-
-
-def ordered_observations(
-    times: torch.Tensor,
-    values: torch.Tensor,
-    obs_mask: torch.Tensor,
-    *,
-    latest_first: bool | torch.Tensor = True,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Gather each series' observed points into the first slots, latest first (or earliest
-    first).
-
-    Args:
-        times: ``(B, N)`` sorted per row.
-        values, obs_mask: ``(B, N, D)``.
-        latest_first: order of the gathered points, for all rows or per row (``(B,)``
-            bool).
-
-    Returns:
-        ``t (B, M)``, ``x (B, M, D)``, ``m (B, M, D)``, ``valid (B, M)``, ``counts (B,)``
-        where ``M`` is the largest number of observed points of a series (>= 1).
-        Invalid slots repeat the last valid time and have zero values and masks.
-    """
-    b, n = times.shape
-    observed = obs_mask.amax(dim=-1) > 0
-    counts = observed.sum(1)
-    ar = torch.arange(n, device=times.device)
-    if isinstance(latest_first, torch.Tensor):
-        rank = torch.where(latest_first[:, None], -ar, ar)
-    else:
-        rank = -ar if latest_first else ar
-    key = torch.where(observed, rank, 2 * n + ar)
-    order = torch.argsort(key, dim=1)
-    m = max(int(counts.max()) if b else 0, 1)
-    order = order[:, :m]
-    valid = torch.arange(m, device=times.device)[None, :] < counts[:, None]
-    t = times.gather(1, order)
-    last = t.gather(1, (counts - 1).clamp_min(0)[:, None])
-    t = torch.where(valid, t, last)
-    idx = order[..., None].expand(-1, -1, values.shape[-1])
-    vf = valid[..., None].to(values.dtype)
-    mk = obs_mask.gather(1, idx) * vf
-    x = values.gather(1, idx) * mk
-    return t, x, mk, valid, counts
 
 
 #: how the q(z0) head maps its raw output to a positive std
